@@ -1,0 +1,165 @@
+// Package rpmfile reads an RPM package file into a repodata.Package in one
+// pass over its bytes: the file is hashed while its header is parsed, and
+// the rest of it (the payload) is only hashed, never decompressed.
+//
+// The mapping from header to metadata is createrepo_c 0.17's
+// (src/parsehdr.c, src/xml_dump.c), field by field, because dnf and libsolv
+// were written against what createrepo_c produces. Where createrepo_c
+// silently makes do with a malformed header (dependency or file arrays of
+// different lengths, a directory index out of range) we reject the
+// package instead: metadata built from such a header would be a guess.
+package rpmfile
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/cavaliergopher/rpm"
+
+	"github.com/rpmirror/rpmirror/repodata"
+)
+
+// Errors a caller may act on. Every error returned by Read wraps one of
+// them or an I/O error of the underlying reader.
+var (
+	// ErrNotRPM: the input does not start with an RPM lead.
+	ErrNotRPM = errors.New("rpmfile: not an RPM file")
+	// ErrMalformed: the lead, signature or header is damaged or truncated,
+	// or its tags contradict each other.
+	ErrMalformed = errors.New("rpmfile: malformed RPM")
+	// ErrControlChars: a string that would go into the metadata contains
+	// an ASCII control character other than tab, LF and CR. createrepo_c
+	// rejects such packages too: XML 1.0 cannot carry them.
+	ErrControlChars = errors.New("rpmfile: forbidden control characters (ASCII < 32 other than 9, 10, 13)")
+)
+
+// Options says how a package is turned into metadata.
+type Options struct {
+	// ChecksumType names the digest of the whole file written as pkgid
+	// (repodata.NewHash). Default "sha256".
+	ChecksumType string
+	// ChangelogLimit is how many of the newest changelog entries are kept;
+	// -1 keeps all. createrepo_c's default is 10; the zero value of
+	// Options keeps none, so set it.
+	ChangelogLimit int
+}
+
+// bufSize is large enough for most headers to be parsed from one buffer
+// fill and for the payload to be hashed in large reads.
+const bufSize = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// Read parses the RPM read from r and consumes r to EOF, hashing every
+// byte exactly once. The returned package has everything but the fields
+// that depend on where the file lives: LocationHref, LocationBase and
+// FileTime are left for the caller. PackageSize is the number of bytes
+// read.
+//
+// Read never panics on malformed input; it is safe for concurrent use.
+func Read(r io.Reader, opt Options) (*repodata.Package, error) {
+	typ := opt.ChecksumType
+	if typ == "" {
+		typ = "sha256"
+	}
+	h, err := repodata.NewHash(typ)
+	if err != nil {
+		return nil, err
+	}
+	hr := &hashingReader{r: r, h: h}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	br := bufio.NewReaderSize(hr, bufSize)
+
+	hdr, err := parseHeaders(br)
+	if err != nil {
+		if hr.err != nil {
+			return nil, fmt.Errorf("rpmfile: reading header: %w", hr.err)
+		}
+		return nil, err
+	}
+	// What bufio holds was hashed when it was read; discard it and hash
+	// the rest straight from the source.
+	if _, err := br.Discard(br.Buffered()); err != nil {
+		return nil, err
+	}
+	buf := *bp
+	for {
+		_, err := hr.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rpmfile: reading payload: %w", err)
+		}
+	}
+
+	p, err := buildPackage(hdr, opt)
+	if err != nil {
+		return nil, err
+	}
+	p.Checksum = repodata.Checksum{Type: typ, Value: fmt.Sprintf("%x", h.Sum(nil))}
+	p.PackageSize = uint64(hr.n)
+	if p.HeaderEnd > p.PackageSize {
+		return nil, fmt.Errorf("%w: header ends at byte %d but the file has %d bytes", ErrMalformed, p.HeaderEnd, p.PackageSize)
+	}
+	return p, nil
+}
+
+// parseHeaders reads lead, signature and main header with cavaliergopher/rpm,
+// which is not hardened against hostile input: it may read short from a
+// reader and can panic on inconsistent offsets. fullReader fixes the
+// former, the recover the latter.
+func parseHeaders(br *bufio.Reader) (pkg *rpm.Package, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pkg, err = nil, fmt.Errorf("%w: header parser failed: %v", ErrMalformed, r)
+		}
+	}()
+	pkg, err = rpm.Read(fullReader{br})
+	switch {
+	case err == nil:
+		return pkg, nil
+	case errors.Is(err, rpm.ErrNotRPMFile):
+		return nil, ErrNotRPM
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("%w: file ends inside the RPM header (truncated?)", ErrMalformed)
+	}
+	// Read errors of the source are reported by the caller, which sees
+	// them in hashingReader; anything else is the parser's complaint.
+	return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+}
+
+// fullReader turns every Read into io.ReadFull, which is what the header
+// parser assumes of its reader.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
+
+// hashingReader hashes and counts what passes through it and remembers
+// the source's first error other than EOF.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	if n > 0 {
+		hr.h.Write(p[:n])
+		hr.n += int64(n)
+	}
+	if err != nil && err != io.EOF && hr.err == nil {
+		hr.err = err
+	}
+	return n, err
+}
+
+func formatUint(v int64) string { return strconv.FormatUint(uint64(v), 10) }
