@@ -248,7 +248,7 @@ type recordSet [3]*recordWriter
 func (r *runner) openRecords(dir string, count int) (recordSet, error) {
 	var rs recordSet
 	for i, k := range repodata.Kinds {
-		w, err := newRecordWriter(dir, k, r.o.Compression, r.o.ChecksumType, r.o.Workers)
+		w, err := newRecordWriter(dir, k, r.o.Compression, r.o.ChecksumType)
 		if err != nil {
 			rs.abort()
 			return rs, err

@@ -54,7 +54,13 @@ type recordResult struct {
 	openSize     int64
 }
 
-func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checksumType string, concurrency int) (*recordWriter, error) {
+// compressConcurrency is fixed, not derived from the worker count or the
+// machine: the compressed bytes (and so the checksum-named file names)
+// depend on it, and the same packages must give the same repodata
+// everywhere.
+const compressConcurrency = 4
+
+func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checksumType string) (*recordWriter, error) {
 	f, err := os.CreateTemp(dir, tmpPrefix+kind.String()+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary %s file: %w", kind, err)
@@ -79,7 +85,7 @@ func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checks
 		done:    make(chan struct{}),
 		tmpPath: f.Name(),
 	}
-	comp, err := compress.NewWriter(rw.zipped, ctype, compress.WriterOptions{Concurrency: concurrency})
+	comp, err := compress.NewWriter(rw.zipped, ctype, compress.WriterOptions{Concurrency: compressConcurrency})
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())

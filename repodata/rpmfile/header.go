@@ -73,6 +73,8 @@ const (
 
 	// Signature header tags that rpm merges into the main header when the
 	// main header lacks them.
+	sigTagSize            = 1000
+	sigTagLongSize        = 270
 	sigTagPayloadSize     = 1007
 	sigTagLongArchiveSize = 271
 )
@@ -197,6 +199,18 @@ func isSource(rp *rpm.Package) bool {
 	}
 	dirs := strs(h, tagDirNames)
 	return len(dirs) == 1 && dirs[0] == ""
+}
+
+// signedSize is the size of main header plus payload that the signature
+// header records: RPMSIGTAG_LONGSIZE, or RPMSIGTAG_SIZE.
+func signedSize(sig *rpm.Header) (uint64, bool) {
+	if v, ok := num(sig, sigTagLongSize); ok {
+		return uint64(v), true
+	}
+	if v, ok := num(sig, sigTagSize); ok {
+		return uint64(v), true
+	}
+	return 0, false
 }
 
 // installedSize is RPMTAG_LONGSIZE, which librpm emulates from SIZE.

@@ -76,6 +76,15 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	defer bufPool.Put(bp)
 	br := bufio.NewReaderSize(hr, bufSize)
 
+	if magic, err := br.Peek(4); len(magic) < 4 || string(magic) != "\xed\xab\xee\xdb" {
+		if hr.err != nil {
+			return nil, fmt.Errorf("rpmfile: reading lead: %w", hr.err)
+		}
+		if len(magic) == 0 && err == io.EOF {
+			return nil, fmt.Errorf("%w: empty file", ErrNotRPM)
+		}
+		return nil, fmt.Errorf("%w: no RPM lead magic at the start", ErrNotRPM)
+	}
 	hdr, err := parseHeaders(br)
 	if err != nil {
 		if hr.err != nil {
@@ -107,6 +116,13 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	p.PackageSize = uint64(hr.n)
 	if p.HeaderEnd > p.PackageSize {
 		return nil, fmt.Errorf("%w: header ends at byte %d but the file has %d bytes", ErrMalformed, p.HeaderEnd, p.PackageSize)
+	}
+	// The signature header records the size of header plus payload; a
+	// file of another size was truncated or has something appended, and
+	// a mirror must not index it. (createrepo_c does not check this.)
+	if want, ok := signedSize(&hdr.Signature); ok && p.HeaderStart+want != p.PackageSize {
+		return nil, fmt.Errorf("%w: the signature header says %d bytes of header and payload, the file has %d (truncated?)",
+			ErrMalformed, want, p.PackageSize-p.HeaderStart)
 	}
 	return p, nil
 }
