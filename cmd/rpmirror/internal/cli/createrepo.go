@@ -104,6 +104,11 @@ Examples:
 }
 
 func runCreaterepo(cmd *cobra.Command, g *globals, f *createrepoFlags, dir string) error {
+	c, err := g.config(cmd)
+	if err != nil {
+		return err
+	}
+	f.applyConfig(cmd, c)
 	log, err := g.logger(f.quiet, f.verbose)
 	if err != nil {
 		return err
@@ -173,6 +178,36 @@ func logSummary(log logrus.FieldLogger, o createrepo.Options, res *createrepo.Re
 		return
 	}
 	log.WithFields(fields).Info("metadata written")
+}
+
+// applyConfig takes the [createrepo] values of the configuration file for
+// the flags not given on the command line.
+func (f *createrepoFlags) applyConfig(cmd *cobra.Command, c *fileConfig) {
+	fl := cmd.Flags()
+	cr := c.Createrepo
+	setInt := func(flag string, dst *int, v *int) {
+		if v != nil && !fl.Changed(flag) {
+			*dst = *v
+		}
+	}
+	setStr := func(flag string, dst *string, v *string) {
+		if v != nil && !fl.Changed(flag) {
+			*dst = *v
+		}
+	}
+	setInt("workers", &f.workers, cr.Workers)
+	setInt("changelog-limit", &f.changelogLimit, cr.ChangelogLimit)
+	setStr("checksum", &f.checksum, cr.Checksum)
+	if !fl.Changed("compress-type") {
+		setStr("general-compress-type", &f.generalCompress, cr.CompressType)
+	}
+	setStr("duplicated-nevra", &f.duplicatedNEVRA, cr.DuplicatedNEVRA)
+	if cr.UniqueMDFilenames != nil && !fl.Changed("unique-md-filenames") && !fl.Changed("simple-md-filenames") {
+		f.uniqueMDFilenames = *cr.UniqueMDFilenames
+	}
+	if cr.KeepAllMetadata != nil && !fl.Changed("keep-all-metadata") && !fl.Changed("discard-additional-metadata") {
+		f.keepAllMetadata = *cr.KeepAllMetadata
+	}
 }
 
 func (f *createrepoFlags) options(dir string) (createrepo.Options, error) {

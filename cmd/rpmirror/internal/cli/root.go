@@ -45,9 +45,26 @@ func (e *exitError) Unwrap() error { return e.err }
 func withCode(code int, err error) error { return &exitError{code: code, err: err} }
 
 type globals struct {
-	logFormat string
-	logLevel  string
-	env       Env
+	logFormat  string
+	logLevel   string
+	configPath string
+	env        Env
+}
+
+// config loads the configuration file and lets it fill in the global
+// flags the command line did not set.
+func (g *globals) config(cmd *cobra.Command) (*fileConfig, error) {
+	c, err := loadConfig(g.configPath)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	if c.Log.Format != "" && !cmd.Flags().Changed("log-format") {
+		g.logFormat = c.Log.Format
+	}
+	if c.Log.Level != "" && !cmd.Flags().Changed("log-level") {
+		g.logLevel = c.Log.Level
+	}
+	return c, nil
 }
 
 // Execute runs the command line and returns the process exit code.
@@ -71,6 +88,7 @@ packages were left out; 64 usage error; 75 target locked by another run.`,
 	root.SetErr(env.Stderr)
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.configPath, "config", os.Getenv("RPMIRROR_CONFIG"), "TOML configuration file (see config.example.toml; default $RPMIRROR_CONFIG); flags override it")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
 	})
