@@ -95,3 +95,47 @@ func compareWithCreaterepoCOpts(t *testing.T, in string, args []string, set func
 	}
 	compareRepos(t, loadRepo(t, ours), loadRepo(t, ref))
 }
+
+// TestCompatibilityRepomd compares repomd.xml: revision, tags, record
+// types and timestamps. For the demo set, whose text is ASCII, our
+// uncompressed XML is byte-for-byte createrepo_c's, so the open-checksums
+// and open-sizes match too.
+func TestCompatibilityRepomd(t *testing.T) {
+	in := writeSpecs(t, t.TempDir(), rpmtest.Demo())
+	args := []string{"--revision", "1234567890", "--set-timestamp-to-revision",
+		"--distro", "cpe:/o:example:demo:9,Demo Linux 9", "--distro", "Plain", "--content", "binary-x86_64",
+		"--content", "demo", "--repo", "demo-repo"}
+	ref := filepath.Join(t.TempDir(), "ref")
+	runCreaterepoC(t, in, ref, args...)
+	ours := filepath.Join(t.TempDir(), "ours")
+	o := DefaultOptions(in)
+	o.OutputDir = ours
+	o.Revision = "1234567890"
+	o.SetTimestampToRevision = true
+	o.DistroTags = []DistroTag{{CPEID: "cpe:/o:example:demo:9", Name: "Demo Linux 9"}, {Name: "Plain"}}
+	o.ContentTags = []string{"binary-x86_64", "demo"}
+	o.RepoTags = []string{"demo-repo"}
+	mustRun(t, o)
+	om, rm := loadRepo(t, ours).md, loadRepo(t, ref).md
+	if om.Revision != rm.Revision {
+		t.Errorf("revision %q, createrepo_c %q", om.Revision, rm.Revision)
+	}
+	if !tagsEqual(om.Tags, rm.Tags) {
+		t.Errorf("tags %+v, createrepo_c %+v", om.Tags, rm.Tags)
+	}
+	if len(om.Records) != len(rm.Records) {
+		t.Fatalf("%d records, createrepo_c %d", len(om.Records), len(rm.Records))
+	}
+	for i := range rm.Records {
+		o, r := om.Records[i], rm.Records[i]
+		if o.Type != r.Type || o.Timestamp != r.Timestamp || o.OpenChecksum != r.OpenChecksum || o.OpenSize != r.OpenSize {
+			t.Errorf("record %d: ours %+v\n createrepo_c %+v", i, o, r)
+		}
+		for _, dir := range []string{ours, ref} {
+			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(map[string]string{ours: o.Href, ref: r.Href}[dir])))
+			if err != nil || fi.ModTime().Unix() != 1234567890 {
+				t.Errorf("%s %s: mtime %v, err %v", dir, r.Type, fi.ModTime(), err)
+			}
+		}
+	}
+}
