@@ -7,6 +7,7 @@ import (
 
 	"github.com/rpmirror/rpmirror/repodata/compress"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 // TestCompatibilityCases runs the real createrepo_c and our createrepo on
@@ -52,7 +53,7 @@ func TestCompatibilityOptions(t *testing.T) {
 // TestCompatibilityCorpus compares on real third-party packages from the
 // shared corpus (skipped when the corpus is absent).
 func TestCompatibilityCorpus(t *testing.T) {
-	corpus := rpmtest.RequireCorpus(t)
+	corpus := testenv.RequireCorpus(t)
 	for _, dir := range []string{
 		"createrepo_c-testdata/tests/testdata/packages",
 		"go-rpmutils-testdata/testdata",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rpmirror/rpmirror/repodata/compress"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 // TestDNFInstall serves a repository made by our createrepo over HTTP on
@@ -27,10 +28,10 @@ func TestDNFInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dnf end-to-end test skipped in -short mode")
 	}
-	dnf := rpmtest.RequireTool(t, "dnf")
-	rpmBin := rpmtest.RequireTool(t, "rpm")
+	dnf := testenv.RequireTool(t, "dnf")
+	rpmBin := testenv.RequireTool(t, "rpm")
 	if os.Geteuid() != 0 {
-		rpmtest.Missing(t, "dnf --installroot needs root")
+		testenv.Missing(t, "dnf --installroot needs root")
 	}
 
 	for _, ct := range []string{"gz", "zstd", "xz", "bz2"} {

@@ -18,6 +18,7 @@ import (
 	"github.com/rpmirror/rpmirror/repodata"
 	"github.com/rpmirror/rpmirror/repodata/compress"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 func testLogger(t testing.TB) logrus.FieldLogger {
@@ -58,7 +59,7 @@ func mustRun(t testing.TB, o Options) *Result {
 // runCreaterepoC runs the reference tool.
 func runCreaterepoC(t testing.TB, in, out string, args ...string) {
 	t.Helper()
-	bin := rpmtest.RequireTool(t, "createrepo_c")
+	bin := testenv.RequireTool(t, "createrepo_c")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 // FuzzRead feeds arbitrary bytes to Read: it must never panic or hang,
@@ -28,7 +29,7 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add(rpmtest.NotRPM())
-	if dir := rpmtest.CorpusDir(); dir != "" {
+	if dir := testenv.CorpusDir(); dir != "" {
 		files, _ := filepath.Glob(filepath.Join(dir, "createrepo_c-testdata/tests/testdata/packages/*.rpm"))
 		for _, fn := range files {
 			if b, err := os.ReadFile(fn); err == nil {

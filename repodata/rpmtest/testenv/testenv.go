@@ -1,4 +1,6 @@
-package rpmtest
+// Package testenv decides what a test does when an external tool or the
+// shared corpus is missing: skip, or fail under RPMIRROR_REQUIRE_ALL=1.
+package testenv
 
 import (
 	"os"
@@ -49,8 +51,8 @@ func CorpusDir() string {
 	if !ok {
 		return ""
 	}
-	// file is <root>/repodata/rpmtest/env.go; the corpus is <root>/../shared/corpus.
-	d := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "corpus")
+	// file is <root>/repodata/rpmtest/testenv/testenv.go; the corpus is <root>/../shared/corpus.
+	d := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared", "corpus")
 	if fi, err := os.Stat(d); err == nil && fi.IsDir() {
 		return d
 	}
