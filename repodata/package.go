@@ -69,8 +69,10 @@ type Package struct {
 	Recommends  []Dependency
 	Supplements []Dependency
 
-	// Files lists every file in header order (filelists.xml). primary.xml
-	// carries only those for which IsPrimaryFile is true.
+	// Files lists every file in header order, as filelists.xml does.
+	// primary.xml carries only those for which IsPrimaryFile is true, so
+	// a Package read from primary.xml alone holds only those; merge
+	// filelists by pkgid for the rest.
 	Files []File
 
 	// Changelogs are in the order they are written to other.xml: oldest
