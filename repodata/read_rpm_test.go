@@ -1,8 +1,6 @@
 package repodata
 
 import (
-	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
-
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -18,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 // rpmFacts is what the real rpm tool says about one package file, turned

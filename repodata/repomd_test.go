@@ -1,8 +1,6 @@
 package repodata
 
 import (
-	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
-
 	"bytes"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
 
 const (

@@ -307,7 +307,7 @@ func (p *plan) sharePayload(target int64, overhead, minimum []int64) (payload []
 	}
 	payload = make([]int64, len(p.pkgs))
 	for i, pk := range p.pkgs {
-		payload[i] = max(minimum[i], int64(float64(max(left, 0))*pk.weight/total))
+		payload[i] = max(minimum[i], int64(float64(max(left, 0))/payloadOverhead*pk.weight/total))
 	}
 	return payload, short
 }
