@@ -7,6 +7,7 @@ import (
 	"github.com/cavaliergopher/rpm"
 
 	"github.com/rpmirror/rpmirror/repodata"
+	"github.com/rpmirror/rpmirror/repodata/rpmver"
 )
 
 // Header tags (rpm's include/rpm/rpmtag.h).
@@ -509,7 +510,7 @@ func compareLibc(a, b string) int {
 	case ib > eb:
 		return 1
 	}
-	switch rpm.CompareVersions(a[ia:ea], b[ib:eb]) {
+	switch rpmver.Compare(a[ia:ea], b[ib:eb]) {
 	case 1:
 		return 1
 	case -1:

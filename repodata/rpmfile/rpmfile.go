@@ -49,11 +49,18 @@ type Options struct {
 	ChangelogLimit int
 }
 
-// bufSize is large enough for most headers to be parsed from one buffer
-// fill and for the payload to be hashed in large reads.
-const bufSize = 256 << 10
+// Buffers are pooled: allocating (and zeroing) them per package costs
+// more than parsing a small package's header. headerBufSize holds most
+// headers in one fill; payloads are hashed in payloadBufSize reads.
+const (
+	headerBufSize  = 64 << 10
+	payloadBufSize = 256 << 10
+)
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, headerBufSize) }}
+	bufPool    = sync.Pool{New: func() any { b := make([]byte, payloadBufSize); return &b }}
+)
 
 // Read parses the RPM read from r and consumes r to EOF, hashing every
 // byte exactly once. The returned package has everything but the fields
@@ -72,9 +79,9 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 		return nil, err
 	}
 	hr := &hashingReader{r: r, h: h}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	br := bufio.NewReaderSize(hr, bufSize)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(hr)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
 
 	if magic, err := br.Peek(4); len(magic) < 4 || string(magic) != "\xed\xab\xee\xdb" {
 		if hr.err != nil {
@@ -97,6 +104,8 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	if _, err := br.Discard(br.Buffered()); err != nil {
 		return nil, err
 	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
 	buf := *bp
 	for {
 		_, err := hr.Read(buf)
