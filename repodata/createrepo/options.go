@@ -61,6 +61,15 @@ type Options struct {
 	Compression    compress.Type
 	ChangelogLimit int // -1: all
 
+	// CompressThreads is how many threads compress each metadata file
+	// (the three files always compress concurrently with each other and
+	// with the package readers). 1, the default, writes one gzip stream
+	// per file; above 1, gzip is written in independent blocks (pgzip),
+	// which pays off on many cores but costs memory and a little size.
+	// The compressed bytes, and so the checksum-named file names, depend
+	// on whether it is above 1, never on the worker count.
+	CompressThreads int
+
 	UniqueMDFilenames bool
 	// Revision is written as <revision>; empty means the current Unix
 	// time (createrepo_c's default).
@@ -110,6 +119,7 @@ func DefaultOptions(dir string) Options {
 		ChecksumType:      "sha256",
 		Compression:       compress.Gzip,
 		ChangelogLimit:    10,
+		CompressThreads:   1,
 		UniqueMDFilenames: true,
 		KeepAllMetadata:   true,
 		Now:               time.Now,
@@ -122,6 +132,9 @@ func (o *Options) validate() error {
 	}
 	if o.Workers < 1 {
 		return fmt.Errorf("workers must be at least 1, not %d", o.Workers)
+	}
+	if o.CompressThreads < 1 {
+		return fmt.Errorf("compress threads must be at least 1, not %d", o.CompressThreads)
 	}
 	if o.SetTimestampToRevision {
 		if _, err := strconv.ParseInt(o.Revision, 10, 64); err != nil {

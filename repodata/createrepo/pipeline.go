@@ -117,9 +117,12 @@ type runner struct {
 // collect in task order. At most a window of items is in flight, which
 // bounds memory whatever the number of packages.
 func (r *runner) pipeline(ctx context.Context, collect func(*item) error) error {
-	window := r.o.Workers * 8
-	if window < 16 {
-		window = 16
+	// Enough slack for one slow package not to stall the other
+	// workers, small enough that rendered XML waiting to be written stays
+	// a few megabytes.
+	window := r.o.Workers * 4
+	if window < 8 {
+		window = 8
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	order := make(chan *item, window)
@@ -248,7 +251,7 @@ type recordSet [3]*recordWriter
 func (r *runner) openRecords(dir string, count int) (recordSet, error) {
 	var rs recordSet
 	for i, k := range repodata.Kinds {
-		w, err := newRecordWriter(dir, k, r.o.Compression, r.o.ChecksumType)
+		w, err := newRecordWriter(dir, k, r.o.Compression, r.o.ChecksumType, r.o.CompressThreads)
 		if err != nil {
 			rs.abort()
 			return rs, err

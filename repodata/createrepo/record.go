@@ -18,7 +18,7 @@ var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 func getBuf() *[]byte { b := bufPool.Get().(*[]byte); *b = (*b)[:0]; return b }
 
 func putBuf(b *[]byte) {
-	if cap(*b) > 4<<20 {
+	if cap(*b) > 1<<20 {
 		return // one huge package must not pin its buffer
 	}
 	bufPool.Put(b)
@@ -54,13 +54,7 @@ type recordResult struct {
 	openSize     int64
 }
 
-// compressConcurrency is fixed, not derived from the worker count or the
-// machine: the compressed bytes (and so the checksum-named file names)
-// depend on it, and the same packages must give the same repodata
-// everywhere.
-const compressConcurrency = 4
-
-func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checksumType string) (*recordWriter, error) {
+func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checksumType string, threads int) (*recordWriter, error) {
 	f, err := os.CreateTemp(dir, tmpPrefix+kind.String()+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary %s file: %w", kind, err)
@@ -85,7 +79,7 @@ func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checks
 		done:    make(chan struct{}),
 		tmpPath: f.Name(),
 	}
-	comp, err := compress.NewWriter(rw.zipped, ctype, compress.WriterOptions{Concurrency: compressConcurrency})
+	comp, err := compress.NewWriter(rw.zipped, ctype, compress.WriterOptions{Concurrency: threads})
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())

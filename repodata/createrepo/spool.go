@@ -132,7 +132,7 @@ func (r *runner) rewriteCount(dir string, rec recordResult, oldCount, newCount i
 	if _, err := io.ReadFull(zr, got); err != nil || !bytes.Equal(got, oldHdr) {
 		return recordResult{}, fmt.Errorf("unexpected header in %s", rec.tmpPath)
 	}
-	w, err := newRecordWriter(dir, rec.kind, r.o.Compression, r.o.ChecksumType)
+	w, err := newRecordWriter(dir, rec.kind, r.o.Compression, r.o.ChecksumType, r.o.CompressThreads)
 	if err != nil {
 		return recordResult{}, err
 	}

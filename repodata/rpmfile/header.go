@@ -4,80 +4,78 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cavaliergopher/rpm"
-
 	"github.com/rpmirror/rpmirror/repodata"
 	"github.com/rpmirror/rpmirror/repodata/rpmver"
 )
 
 // Header tags (rpm's include/rpm/rpmtag.h).
 const (
-	tagName            = 1000
-	tagVersion         = 1001
-	tagRelease         = 1002
-	tagEpoch           = 1003
-	tagSummary         = 1004
-	tagDescription     = 1005
-	tagBuildTime       = 1006
-	tagBuildHost       = 1007
-	tagSize            = 1009
-	tagVendor          = 1011
-	tagLicense         = 1014
-	tagPackager        = 1015
-	tagGroup           = 1016
-	tagURL             = 1020
-	tagArch            = 1022
-	tagOldFilenames    = 1027
-	tagFileModes       = 1030
-	tagFileFlags       = 1037
-	tagSourceRPM       = 1044
-	tagArchiveSize     = 1046
-	tagProvideName     = 1047
-	tagRequireFlags    = 1048
-	tagRequireName     = 1049
-	tagRequireVersion  = 1050
-	tagConflictFlags   = 1053
-	tagConflictName    = 1054
-	tagConflictVersion = 1055
-	tagChangelogTime   = 1080
-	tagChangelogName   = 1081
-	tagChangelogText   = 1082
-	tagObsoleteName    = 1090
-	tagSourcePackage   = 1106
-	tagProvideFlags    = 1112
-	tagProvideVersion  = 1113
-	tagObsoleteFlags   = 1114
-	tagObsoleteVersion = 1115
-	tagDirIndexes      = 1116
-	tagBaseNames       = 1117
-	tagDirNames        = 1118
-	tagOldSuggestsName = 1156
-	tagOldSuggestsVer  = 1157
-	tagOldSuggestsFlg  = 1158
-	tagOldEnhancesName = 1159
-	tagOldEnhancesVer  = 1160
-	tagOldEnhancesFlg  = 1161
-	tagLongArchiveSize = 271
-	tagLongSize        = 5009
-	tagRecommendName   = 5046
-	tagRecommendVer    = 5047
-	tagRecommendFlags  = 5048
-	tagSuggestName     = 5049
-	tagSuggestVer      = 5050
-	tagSuggestFlags    = 5051
-	tagSupplementName  = 5052
-	tagSupplementVer   = 5053
-	tagSupplementFlags = 5054
-	tagEnhanceName     = 5055
-	tagEnhanceVer      = 5056
-	tagEnhanceFlags    = 5057
+	tagName            uint32 = 1000
+	tagVersion                = 1001
+	tagRelease                = 1002
+	tagEpoch                  = 1003
+	tagSummary                = 1004
+	tagDescription            = 1005
+	tagBuildTime              = 1006
+	tagBuildHost              = 1007
+	tagSize                   = 1009
+	tagVendor                 = 1011
+	tagLicense                = 1014
+	tagPackager               = 1015
+	tagGroup                  = 1016
+	tagURL                    = 1020
+	tagArch                   = 1022
+	tagOldFilenames           = 1027
+	tagFileModes              = 1030
+	tagFileFlags              = 1037
+	tagSourceRPM              = 1044
+	tagArchiveSize            = 1046
+	tagProvideName            = 1047
+	tagRequireFlags           = 1048
+	tagRequireName            = 1049
+	tagRequireVersion         = 1050
+	tagConflictFlags          = 1053
+	tagConflictName           = 1054
+	tagConflictVersion        = 1055
+	tagChangelogTime          = 1080
+	tagChangelogName          = 1081
+	tagChangelogText          = 1082
+	tagObsoleteName           = 1090
+	tagSourcePackage          = 1106
+	tagProvideFlags           = 1112
+	tagProvideVersion         = 1113
+	tagObsoleteFlags          = 1114
+	tagObsoleteVersion        = 1115
+	tagDirIndexes             = 1116
+	tagBaseNames              = 1117
+	tagDirNames               = 1118
+	tagOldSuggestsName        = 1156
+	tagOldSuggestsVer         = 1157
+	tagOldSuggestsFlg         = 1158
+	tagOldEnhancesName        = 1159
+	tagOldEnhancesVer         = 1160
+	tagOldEnhancesFlg         = 1161
+	tagLongArchiveSize        = 271
+	tagLongSize               = 5009
+	tagRecommendName          = 5046
+	tagRecommendVer           = 5047
+	tagRecommendFlags         = 5048
+	tagSuggestName            = 5049
+	tagSuggestVer             = 5050
+	tagSuggestFlags           = 5051
+	tagSupplementName         = 5052
+	tagSupplementVer          = 5053
+	tagSupplementFlags        = 5054
+	tagEnhanceName            = 5055
+	tagEnhanceVer             = 5056
+	tagEnhanceFlags           = 5057
 
 	// Signature header tags that rpm merges into the main header when the
 	// main header lacks them.
-	sigTagSize            = 1000
-	sigTagLongSize        = 270
-	sigTagPayloadSize     = 1007
-	sigTagLongArchiveSize = 271
+	sigTagSize            uint32 = 1000
+	sigTagLongSize               = 270
+	sigTagPayloadSize            = 1007
+	sigTagLongArchiveSize        = 271
 )
 
 // Dependency sense bits (rpm's include/rpm/rpmds.h).
@@ -115,7 +113,7 @@ const (
 // entries when legacy weak dependencies are folded into the new lists.
 var depTags = [...]struct {
 	kind                 depKind
-	name, flags, version int
+	name, flags, version uint32
 	what                 string
 }{
 	{depProvides, tagProvideName, tagProvideFlags, tagProvideVersion, "provides"},
@@ -130,42 +128,39 @@ var depTags = [...]struct {
 	{depOldEnhances, tagOldEnhancesName, tagOldEnhancesFlg, tagOldEnhancesVer, "legacy enhances"},
 }
 
-func buildPackage(rp *rpm.Package, opt Options) (*repodata.Package, error) {
-	h := &rp.Header
+func buildPackage(ld lead, sig, h *rawHeader, opt Options) (*repodata.Package, error) {
 	p := &repodata.Package{
-		Name:        str(h, tagName),
-		Version:     str(h, tagVersion),
-		Release:     str(h, tagRelease),
-		Summary:     str(h, tagSummary),
-		Description: str(h, tagDescription),
-		URL:         str(h, tagURL),
-		License:     str(h, tagLicense),
-		Vendor:      str(h, tagVendor),
-		Group:       str(h, tagGroup),
-		BuildHost:   str(h, tagBuildHost),
-		SourceRPM:   str(h, tagSourceRPM),
-		Packager:    str(h, tagPackager),
+		Name:        h.str(tagName),
+		Version:     h.str(tagVersion),
+		Release:     h.str(tagRelease),
+		Summary:     h.str(tagSummary),
+		Description: h.str(tagDescription),
+		URL:         h.str(tagURL),
+		License:     h.str(tagLicense),
+		Vendor:      h.str(tagVendor),
+		Group:       h.str(tagGroup),
+		BuildHost:   h.str(tagBuildHost),
+		SourceRPM:   h.str(tagSourceRPM),
+		Packager:    h.str(tagPackager),
 	}
 	if p.Name == "" {
 		return nil, fmt.Errorf("%w: no package name in header", ErrMalformed)
 	}
-	if isSource(rp) {
+	if isSource(ld, h) {
 		p.Arch = "src"
 	} else {
-		p.Arch = str(h, tagArch)
-		if h.GetTag(tagSourceRPM) == nil && h.GetTag(tagSourcePackage) == nil {
+		p.Arch = h.str(tagArch)
+		if !h.has(tagSourceRPM) && !h.has(tagSourcePackage) {
 			// librpm retrofits this to a binary package that lacks both
 			// tags, and createrepo_c writes what librpm says.
 			p.SourceRPM = "(none)"
 		}
 	}
-	epoch, _ := num(h, tagEpoch)
+	epoch, _ := h.num(tagEpoch)
 	p.Epoch = formatUint(epoch)
-	p.BuildTime, _ = num(h, tagBuildTime)
+	p.BuildTime, _ = h.num(tagBuildTime)
 	p.InstalledSize = installedSize(h)
-	p.ArchiveSize = archiveSize(h, &rp.Signature)
-	start, end := rp.HeaderRange()
-	p.HeaderStart, p.HeaderEnd = uint64(start), uint64(end)
+	p.ArchiveSize = archiveSize(h, sig)
 
 	owned, err := readFiles(h, p)
 	if err != nil {
@@ -187,71 +182,74 @@ func buildPackage(rp *rpm.Package, opt Options) (*repodata.Package, error) {
 // SOURCEPACKAGE tag or, when a header has neither that nor SOURCERPM, by
 // the lead's type and the shape of its file list (a source package's
 // files all sit in one unnamed directory).
-func isSource(rp *rpm.Package) bool {
-	h := &rp.Header
-	if n, ok := num(h, tagSourcePackage); ok {
+func isSource(ld lead, h *rawHeader) bool {
+	if n, ok := h.num(tagSourcePackage); ok {
 		return n != 0
 	}
-	if h.GetTag(tagSourceRPM) != nil {
+	if h.has(tagSourceRPM) {
 		return false
 	}
-	if rp.Lead.Type == 1 {
+	if ld.source {
 		return true
 	}
-	dirs := strs(h, tagDirNames)
-	return len(dirs) == 1 && dirs[0] == ""
+	dirs, _ := h.strs(tagDirNames, 2)
+	n, _ := h.count(tagDirNames)
+	return n == 1 && len(dirs) == 1 && dirs[0] == ""
 }
 
 // signedSize is the size of main header plus payload that the signature
 // header records: RPMSIGTAG_LONGSIZE, or RPMSIGTAG_SIZE.
-func signedSize(sig *rpm.Header) (uint64, bool) {
-	if v, ok := num(sig, sigTagLongSize); ok {
+func signedSize(sig *rawHeader) (uint64, bool) {
+	if v, ok := sig.num(sigTagLongSize); ok {
 		return uint64(v), true
 	}
-	if v, ok := num(sig, sigTagSize); ok {
+	if v, ok := sig.num(sigTagSize); ok {
 		return uint64(v), true
 	}
 	return 0, false
 }
 
 // installedSize is RPMTAG_LONGSIZE, which librpm emulates from SIZE.
-func installedSize(h *rpm.Header) uint64 {
-	if v, ok := num(h, tagLongSize); ok {
+func installedSize(h *rawHeader) uint64 {
+	if v, ok := h.num(tagLongSize); ok {
 		return uint64(v)
 	}
-	v, _ := num(h, tagSize)
+	v, _ := h.num(tagSize)
 	return uint64(v)
 }
 
 // archiveSize is RPMTAG_LONGARCHIVESIZE as librpm presents it: from the
 // main header, else merged from the signature header, else emulated from
 // ARCHIVESIZE (itself possibly merged from the signature's PAYLOADSIZE).
-func archiveSize(h, sig *rpm.Header) uint64 {
-	if v, ok := num(h, tagLongArchiveSize); ok {
+func archiveSize(h, sig *rawHeader) uint64 {
+	if v, ok := h.num(tagLongArchiveSize); ok {
 		return uint64(v)
 	}
-	if v, ok := num(sig, sigTagLongArchiveSize); ok {
+	if v, ok := sig.num(sigTagLongArchiveSize); ok {
 		return uint64(v)
 	}
-	if v, ok := num(h, tagArchiveSize); ok {
+	if v, ok := h.num(tagArchiveSize); ok {
 		return uint64(v)
 	}
-	v, _ := num(sig, sigTagPayloadSize)
+	v, _ := sig.num(sigTagPayloadSize)
 	return uint64(v)
 }
 
 // readFiles fills p.Files and returns the set of owned paths, which the
 // requires filter needs.
-func readFiles(h *rpm.Header, p *repodata.Package) (map[string]struct{}, error) {
-	bases := strs(h, tagBaseNames)
+func readFiles(h *rawHeader, p *repodata.Package) (map[string]struct{}, error) {
+	bases, err := h.strs(tagBaseNames, -1)
+	if err != nil {
+		return nil, err
+	}
 	var dirs []string
 	var idx []int64
 	if bases == nil {
 		// Packages from before rpm 4 list whole paths; librpm converts
 		// them on read, and so do we.
-		old := strs(h, tagOldFilenames)
-		if old == nil {
-			return nil, nil
+		old, err := h.strs(tagOldFilenames, -1)
+		if err != nil || old == nil {
+			return nil, err
 		}
 		bases = make([]string, len(old))
 		idx = make([]int64, len(old))
@@ -261,11 +259,21 @@ func readFiles(h *rpm.Header, p *repodata.Package) (map[string]struct{}, error) 
 			bases[i], idx[i] = f[j:], int64(i)
 		}
 	} else {
-		dirs = strs(h, tagDirNames)
-		idx = ints(h, tagDirIndexes)
+		if dirs, err = h.strs(tagDirNames, -1); err != nil {
+			return nil, err
+		}
+		if idx, err = h.ints(tagDirIndexes); err != nil {
+			return nil, err
+		}
 	}
-	flags := ints(h, tagFileFlags)
-	modes := ints(h, tagFileModes)
+	flags, err := h.ints(tagFileFlags)
+	if err != nil {
+		return nil, err
+	}
+	modes, err := h.ints(tagFileModes)
+	if err != nil {
+		return nil, err
+	}
 	n := len(bases)
 	if len(idx) != n || len(flags) != n || len(modes) != n {
 		return nil, fmt.Errorf("%w: inconsistent file arrays: %d base names, %d dir indexes, %d flags, %d modes",
@@ -296,7 +304,7 @@ func readFiles(h *rpm.Header, p *repodata.Package) (map[string]struct{}, error) 
 // primary files, requires identical to one of its own provides and
 // duplicates are dropped, and of the libc.so.6 requires only the highest
 // versioned one is kept, appended last.
-func readDeps(h *rpm.Header, p *repodata.Package, owned map[string]struct{}) error {
+func readDeps(h *rawHeader, p *repodata.Package, owned map[string]struct{}) error {
 	provided := make(map[string]struct{})
 	type seenReq struct {
 		flags, version string
@@ -305,12 +313,21 @@ func readDeps(h *rpm.Header, p *repodata.Package, owned map[string]struct{}) err
 	seen := make(map[string]seenReq)
 
 	for _, dt := range depTags {
-		names := strs(h, dt.name)
+		names, err := h.strs(dt.name, -1)
+		if err != nil {
+			return err
+		}
 		if names == nil {
 			continue
 		}
-		flags := ints(h, dt.flags)
-		vers := strs(h, dt.version)
+		flags, err := h.ints(dt.flags)
+		if err != nil {
+			return err
+		}
+		vers, err := h.strs(dt.version, -1)
+		if err != nil {
+			return err
+		}
 		if len(flags) != len(names) || len(vers) != len(names) {
 			return fmt.Errorf("%w: inconsistent %s arrays: %d names, %d flags, %d versions",
 				ErrMalformed, dt.what, len(names), len(flags), len(vers))
@@ -523,23 +540,36 @@ func compareLibc(a, b string) int {
 // first) and returns them oldest first. Entries with the same date as the
 // one before them get their predecessors' dates bumped, createrepo_c's way
 // of keeping dates unique.
-func readChangelogs(h *rpm.Header, p *repodata.Package, limit int) error {
-	times := ints(h, tagChangelogTime)
-	names := strs(h, tagChangelogName)
-	texts := strs(h, tagChangelogText)
-	if times == nil && names == nil && texts == nil {
+func readChangelogs(h *rawHeader, p *repodata.Package, limit int) error {
+	nt, okT := h.count(tagChangelogTime)
+	nn, okN := h.count(tagChangelogName)
+	nx, okX := h.count(tagChangelogText)
+	if !okT && !okN && !okX {
 		return nil
 	}
-	if len(names) != len(times) || len(texts) != len(times) {
+	if nn != nt || nx != nt {
 		return fmt.Errorf("%w: inconsistent changelog arrays: %d times, %d names, %d texts",
-			ErrMalformed, len(times), len(names), len(texts))
+			ErrMalformed, nt, nn, nx)
 	}
-	n := len(times)
+	n := nt
 	if limit >= 0 && limit < n {
 		n = limit
 	}
 	if n == 0 {
 		return nil
+	}
+	// Only the entries kept are decoded: a package may carry hundreds.
+	times, err := h.ints(tagChangelogTime)
+	if err != nil {
+		return err
+	}
+	names, err := h.strs(tagChangelogName, n)
+	if err != nil {
+		return err
+	}
+	texts, err := h.strs(tagChangelogText, n)
+	if err != nil {
+		return err
 	}
 	// Built newest first, as createrepo_c's prepend-built list reads
 	// before it is written out reversed.
@@ -561,48 +591,4 @@ func readChangelogs(h *rpm.Header, p *repodata.Package, limit int) error {
 	}
 	p.Changelogs = cl
 	return nil
-}
-
-func str(h *rpm.Header, id int) string {
-	t := h.GetTag(id)
-	if t == nil {
-		return ""
-	}
-	return t.String()
-}
-
-func strs(h *rpm.Header, id int) []string {
-	t := h.GetTag(id)
-	if t == nil {
-		return nil
-	}
-	return t.StringSlice()
-}
-
-// ints returns an integer array tag of any integer width.
-func ints(h *rpm.Header, id int) []int64 {
-	t := h.GetTag(id)
-	if t == nil {
-		return nil
-	}
-	if v := t.Int64Slice(); v != nil {
-		return v
-	}
-	if t.Type == rpm.TagTypeInt8 || t.Type == rpm.TagTypeChar {
-		b := t.Bytes()
-		v := make([]int64, len(b))
-		for i := range b {
-			v[i] = int64(b[i])
-		}
-		return v
-	}
-	return nil
-}
-
-func num(h *rpm.Header, id int) (int64, bool) {
-	v := ints(h, id)
-	if len(v) == 0 {
-		return 0, false
-	}
-	return v[0], true
 }

