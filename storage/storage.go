@@ -4,11 +4,19 @@
 // packages; decorators (retry, logging) wrap a Backend; one conformance
 // suite (storage/storagetest) runs against every implementation.
 //
-// Keys are slash-separated paths relative to the backend's root, such as
-// "repodata/repomd.xml" or "Packages/a/acme-1.0-1.x86_64.rpm": never
-// empty, never starting or ending with '/', without "." or ".." elements,
-// without backslashes or NUL. ValidKey checks this; every method returns
-// an error wrapping ErrInvalidKey for a key that fails it.
+// Keys are slash-separated UTF-8 paths relative to the backend's root,
+// such as "repodata/repomd.xml" or "Packages/a/acme-1.0-1.x86_64.rpm":
+// never empty, never starting or ending with '/', without empty, "." or
+// ".." elements, without backslashes or NUL. ValidKey checks this; every
+// method returns an error wrapping ErrInvalidKey for a key that fails it,
+// and a backend may reject further keys it cannot store the same way
+// (fs reserves names starting with ".rpmirror-tmp").
+//
+// A key is never both an object and the "directory" of other objects
+// ("a" and "a/b"): a file system cannot hold both, and S3 listings of
+// such a prefix misbehave. Repository layouts never need it.
+//
+// Errors may implement `Retryable() bool`; storage/retry consults it.
 package storage
 
 import (
@@ -18,6 +26,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors callers act on. Implementations wrap them (errors.Is works)
@@ -32,6 +41,10 @@ var (
 	// ErrSizeMismatch: Put read a different number of bytes than the size
 	// it was given; nothing was stored.
 	ErrSizeMismatch = errors.New("storage: content size does not match")
+	// ErrReadOnly: the backend can only read (an HTTP origin, see
+	// storage/httpsrc); its Put, Delete and List fail with an error
+	// wrapping it, before any request is made.
+	ErrReadOnly = errors.New("storage: backend is read-only")
 )
 
 // Object describes a stored object.
@@ -91,7 +104,8 @@ type Backend interface {
 
 	// Open returns the object's content. The caller must Close it. A
 	// read error of the returned reader (connection reset) is reported
-	// by Read; the reader never returns a short body as a clean EOF.
+	// by Read; the reader never returns a short body as a clean EOF. The
+	// reader is valid only as long as ctx is.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 
 	// Stat returns what the backend knows of an object without reading
@@ -102,10 +116,16 @@ type Backend interface {
 	// lists everything; a prefix is not required to end with '/'), in
 	// lexical key order, from the goroutine that called List. If fn
 	// returns an error, List stops and returns it unchanged. Objects
-	// written or deleted during a List may or may not be reported.
+	// written or deleted during a List may or may not be reported. A
+	// prefix no valid key can start with lists nothing. Listed objects
+	// carry Key, Size and ModTime; SHA256, ContentType and CacheControl
+	// may be "" where Stat would know them (S3 listings carry no
+	// metadata).
 	List(ctx context.Context, prefix string, fn func(Object) error) error
 
 	// Delete removes an object. Deleting a missing key is not an error.
+	// A Delete need not be durable when it returns: after a crash the
+	// object may reappear, so callers must tolerate deleting again.
 	Delete(ctx context.Context, key string) error
 }
 
@@ -133,6 +153,8 @@ func ValidKey(key string) error {
 		return bad("ends with /")
 	case strings.ContainsAny(key, "\\\x00"):
 		return bad("contains a backslash or NUL")
+	case !utf8.ValidString(key):
+		return bad("not valid UTF-8")
 	}
 	for _, el := range strings.Split(key, "/") {
 		switch el {
