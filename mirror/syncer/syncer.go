@@ -1,0 +1,526 @@
+// Package syncer is rpmirror's main job: for each configured repository,
+// pull packages from its sources, verify every byte, keep what its
+// filters select, regenerate the metadata from the parses taken during
+// the download, and publish the result to its targets.
+//
+// Everything is incremental: a source whose fingerprint did not change
+// since the last successful run costs one small request, packages already
+// in the local pool are never fetched or read again, and publishing an
+// unchanged tree uploads nothing.
+package syncer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rpmirror/rpmirror/mirror/publish"
+	"github.com/rpmirror/rpmirror/mirror/source"
+	"github.com/rpmirror/rpmirror/repodata"
+	"github.com/rpmirror/rpmirror/repodata/createrepo"
+	"github.com/rpmirror/rpmirror/repodata/rpmfile"
+	"github.com/rpmirror/rpmirror/storage"
+)
+
+// ErrPartial is wrapped by Sync's error when the repository was
+// published without some packages, which the Result lists; a systemd
+// unit should treat it as a failure worth an alert, not as an outage.
+var ErrPartial = errors.New("sync: some packages were left out")
+
+// NamedSource is a source with the name the configuration gives it.
+type NamedSource struct {
+	Name   string
+	Source source.Source
+}
+
+// Target is a place a repository is published to.
+type Target struct {
+	Name    string
+	Backend storage.Backend
+}
+
+// Repo is one repository to sync.
+type Repo struct {
+	Name    string
+	Sources []NamedSource
+	Filter  Filter
+	Targets []Target
+	// Metadata carries the createrepo settings (checksum, compression,
+	// changelog limit, file names); the directories are the syncer's.
+	Metadata createrepo.Options
+	Publish  publish.Options
+	// ConfigDigest identifies the configuration the repository was synced
+	// with; a change forces a full run even if no source changed.
+	ConfigDigest string
+}
+
+// Options are the syncer's own settings.
+type Options struct {
+	// CacheDir holds the package pool, the per-repository trees and the
+	// state of the last runs.
+	CacheDir string
+	// Parallelism bounds concurrent package fetches (default 8).
+	Parallelism int
+	// DryRun lists what would change and changes nothing.
+	DryRun bool
+	// Force ignores unchanged fingerprints.
+	Force bool
+}
+
+// Metrics receives what a sync did. Implementations must be safe for
+// concurrent use.
+type Metrics interface {
+	PackageFetched(repo string, bytes int64)
+	PackageFailed(repo string)
+	SyncFinished(repo string, d time.Duration, err error)
+}
+
+// Result describes one repository's sync.
+type Result struct {
+	Repo string
+	// Unchanged: no source changed since the last successful run;
+	// nothing else was done.
+	Unchanged  bool
+	Candidates int // offered by the sources
+	Selected   int // kept by the filters
+	Fetched    int // downloaded (or read) and verified this run
+	Reused     int // already in the pool
+	Bytes      int64
+	Failed     []error
+	Published  []string // targets published to
+	// DryRun lists: hrefs that would be fetched, and hrefs that would
+	// leave the repository.
+	WouldFetch  []string
+	WouldRemove []string
+}
+
+// Syncer syncs repositories. It is safe to sync different repositories
+// concurrently; one repository must not be synced by two calls at once
+// (its tree is locked by createrepo and its targets by publish).
+type Syncer struct {
+	opt     Options
+	log     logrus.FieldLogger
+	metrics Metrics
+	mu      sync.Mutex // guards pools
+	pools   map[string]*pool
+}
+
+// New returns a Syncer; metrics may be nil.
+func New(opt Options, log logrus.FieldLogger, metrics Metrics) (*Syncer, error) {
+	if opt.CacheDir == "" {
+		return nil, fmt.Errorf("sync: no cache directory")
+	}
+	if opt.Parallelism <= 0 {
+		opt.Parallelism = 8
+	}
+	if metrics == nil {
+		metrics = nopMetrics{}
+	}
+	return &Syncer{opt: opt, log: log, metrics: metrics, pools: map[string]*pool{}}, nil
+}
+
+func (s *Syncer) pool(parse rpmfile.Options) (*pool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := fmt.Sprintf("%s-%d", parse.ChecksumType, parse.ChangelogLimit)
+	if p, ok := s.pools[key]; ok {
+		return p, nil
+	}
+	p, err := newPool(filepath.Join(s.opt.CacheDir, "pool"), parse)
+	if err != nil {
+		return nil, err
+	}
+	s.pools[key] = p
+	return p, nil
+}
+
+// state is what the last run of a repository left in
+// CacheDir/repos/<name>/state.json.
+type state struct {
+	Fingerprints map[string]string `json:"fingerprints"`
+	ConfigDigest string            `json:"config_digest"`
+	// OK: the last run fetched everything and published to every target.
+	OK bool `json:"ok"`
+	// Known maps a candidate identity without a sha256 (a directory or
+	// Koji file, or a checksum of another type) to the sha256 of the
+	// verified content, so the package is not fetched again.
+	Known    map[string]string `json:"known"`
+	Finished time.Time         `json:"finished"`
+}
+
+func (s *Syncer) repoDir(name string) string { return filepath.Join(s.opt.CacheDir, "repos", name) }
+
+func (s *Syncer) loadState(name string) *state {
+	st := &state{Fingerprints: map[string]string{}, Known: map[string]string{}}
+	if b, err := os.ReadFile(filepath.Join(s.repoDir(name), "state.json")); err == nil {
+		if json.Unmarshal(b, st) != nil {
+			s.log.WithField("repo", name).Warn("state.json unreadable; starting afresh")
+			st = &state{Fingerprints: map[string]string{}, Known: map[string]string{}}
+		}
+	}
+	if st.Known == nil {
+		st.Known = map[string]string{}
+	}
+	return st
+}
+
+func (s *Syncer) saveState(name string, st *state) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.repoDir(name), "state.json"), b)
+}
+
+// Sync syncs one repository.
+func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
+	start := time.Now()
+	log := s.log.WithField("repo", r.Name)
+	res = &Result{Repo: r.Name}
+	defer func() {
+		if !s.opt.DryRun {
+			s.metrics.SyncFinished(r.Name, time.Since(start), err)
+		}
+	}()
+	if err := validName(r.Name); err != nil {
+		return res, err
+	}
+	st := s.loadState(r.Name)
+
+	fps := map[string]string{}
+	for _, ns := range r.Sources {
+		fp, err := ns.Source.Fingerprint(ctx)
+		if err != nil {
+			return res, fmt.Errorf("source %s: %w", ns.Name, err)
+		}
+		fps[ns.Name] = fp
+	}
+	if !s.opt.Force && st.OK && st.ConfigDigest == r.ConfigDigest && equalMaps(fps, st.Fingerprints) {
+		log.Info("no source changed since the last successful run")
+		res.Unchanged = true
+		return res, nil
+	}
+
+	cands, err := s.list(ctx, r, log)
+	if err != nil {
+		return res, err
+	}
+	res.Candidates = len(cands)
+	cands = apply(&r.Filter, cands, func(c *srcCandidate) *source.Candidate { return &c.Candidate })
+	res.Selected = len(cands)
+
+	parse := rpmfile.Options{ChecksumType: r.Metadata.ChecksumType, ChangelogLimit: r.Metadata.ChangelogLimit}
+	if parse.ChecksumType == "" {
+		parse.ChecksumType = "sha256"
+	}
+	pl, err := s.pool(parse)
+	if err != nil {
+		return res, err
+	}
+	if s.opt.DryRun {
+		return s.dryRun(r, cands, pl, st, res)
+	}
+
+	pkgs, err := s.fetchAll(ctx, r, cands, pl, st, res, log)
+	if err != nil {
+		return res, err
+	}
+	tree := filepath.Join(s.repoDir(r.Name), "tree")
+	if err := s.buildTree(ctx, r, tree, pkgs, pl, log); err != nil {
+		return res, err
+	}
+	published := true
+	for _, t := range r.Targets {
+		pres, err := publish.Publish(ctx, tree, t.Backend, r.Publish, log.WithField("target", t.Name))
+		if err != nil {
+			published = false
+			res.Failed = append(res.Failed, fmt.Errorf("publish to %s: %w", t.Name, err))
+			continue
+		}
+		res.Published = append(res.Published, t.Name)
+		log.WithFields(logrus.Fields{"target": t.Name, "uploaded": pres.Uploaded}).Info("published")
+	}
+
+	st.Fingerprints = fps
+	st.ConfigDigest = r.ConfigDigest
+	st.OK = len(res.Failed) == 0 && published
+	st.Finished = time.Now().UTC()
+	if err := s.saveState(r.Name, st); err != nil {
+		return res, err
+	}
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d problems in %s", ErrPartial, len(res.Failed), r.Name)
+	}
+	return res, nil
+}
+
+// list collects the candidates of every source. When two sources offer
+// the same href, the first source listed in the configuration wins.
+func (s *Syncer) list(ctx context.Context, r *Repo, log logrus.FieldLogger) ([]srcCandidate, error) {
+	var out []srcCandidate
+	seen := map[string]int{}
+	for i, ns := range r.Sources {
+		cs, err := ns.Source.List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ns.Name, err)
+		}
+		for _, c := range cs {
+			if err := repodata.CheckHref(c.Href); err != nil {
+				return nil, fmt.Errorf("source %s: %w", ns.Name, err)
+			}
+			if j, dup := seen[c.Href]; dup {
+				if out[j].src != i {
+					log.WithFields(logrus.Fields{"pkg": c.Href, "source": ns.Name}).Warn("href offered by an earlier source too; keeping that one")
+				}
+				continue
+			}
+			seen[c.Href] = len(out)
+			out = append(out, srcCandidate{Candidate: c, src: i})
+		}
+	}
+	return out, nil
+}
+
+// srcCandidate is a candidate and the index of its source.
+type srcCandidate struct {
+	source.Candidate
+	src int
+}
+
+// identity is how a candidate without a sha256 is recognised in later
+// runs.
+func identity(c *source.Candidate) string {
+	if c.Checksum.Value != "" {
+		return c.Checksum.Type + ":" + strings.ToLower(c.Checksum.Value)
+	}
+	return fmt.Sprintf("origin:%s|%d|%s|%d", c.Origin, c.Size, c.NEVRA(), c.BuildTime)
+}
+
+func (s *Syncer) known(c *source.Candidate, st *state) string {
+	if c.Checksum.Type == "sha256" {
+		return strings.ToLower(c.Checksum.Value)
+	}
+	return st.Known[identity(c)]
+}
+
+func (s *Syncer) dryRun(r *Repo, cands []srcCandidate, pl *pool, st *state, res *Result) (*Result, error) {
+	keep := map[string]bool{}
+	for _, c := range cands {
+		keep[c.Href] = true
+		if sum := s.known(&c.Candidate, st); sum == "" || pl.lookup(sum) == nil {
+			res.WouldFetch = append(res.WouldFetch, c.Href)
+		}
+	}
+	tree := filepath.Join(s.repoDir(r.Name), "tree")
+	walkPackages(tree, func(href string) {
+		if !keep[href] {
+			res.WouldRemove = append(res.WouldRemove, href)
+		}
+	})
+	sort.Strings(res.WouldFetch)
+	sort.Strings(res.WouldRemove)
+	return res, nil
+}
+
+// pooled is a selected package that is in the pool.
+type pooled struct {
+	href string
+	sum  string
+	pkg  *repodata.Package
+}
+
+// fetchAll makes sure every candidate is in the pool, fetching with
+// bounded parallelism. A package that fails is reported in res.Failed and
+// left out; the others proceed.
+func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl *pool, st *state, res *Result, log logrus.FieldLogger) ([]pooled, error) {
+	out := make([]pooled, len(cands))
+	ok := make([]bool, len(cands))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opt.Parallelism)
+	for i := range cands {
+		c := &cands[i]
+		g.Go(func() error {
+			if sum := s.known(&c.Candidate, st); sum != "" {
+				if pkg := pl.lookup(sum); pkg != nil {
+					mu.Lock()
+					res.Reused++
+					mu.Unlock()
+					out[i], ok[i] = pooled{c.Href, sum, pkg}, true
+					return nil
+				}
+			}
+			src := r.Sources[c.src]
+			pkg, sum, err := pl.ingest(gctx, src.Source, &c.Candidate)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				s.metrics.PackageFailed(r.Name)
+				log.WithFields(logrus.Fields{"pkg": c.Href, "source": src.Name, "error": err}).Error("package not mirrored")
+				mu.Lock()
+				res.Failed = append(res.Failed, fmt.Errorf("source %s: %w", src.Name, err))
+				mu.Unlock()
+				return nil
+			}
+			s.metrics.PackageFetched(r.Name, int64(pkg.PackageSize))
+			mu.Lock()
+			res.Fetched++
+			res.Bytes += int64(pkg.PackageSize)
+			if c.Checksum.Type != "sha256" {
+				st.Known[identity(&c.Candidate)] = sum
+			}
+			mu.Unlock()
+			out[i], ok[i] = pooled{c.Href, sum, pkg}, true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var pkgs []pooled
+	for i := range out {
+		if ok[i] {
+			pkgs = append(pkgs, out[i])
+		}
+	}
+	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i].Error() < res.Failed[j].Error() })
+	return pkgs, nil
+}
+
+// buildTree makes the local repository tree: every package hard-linked
+// from the pool at its href, nothing else outside repodata/, and
+// metadata written from the parses taken at fetch time.
+func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		return err
+	}
+	want := map[string]string{}
+	for _, p := range pkgs {
+		want[p.href] = pl.path(p.sum)
+		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
+			return fmt.Errorf("tree: %w", err)
+		}
+	}
+	sort.Slice(pkgs, func(i, j int) bool { return createrepo.HrefLess(pkgs[i].href, pkgs[j].href) })
+	o := r.Metadata
+	o.OutputDir = tree
+	o.InputDir = tree
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	i := 0
+	_, err := createrepo.WriteEntries(ctx, o, len(pkgs), func() (*createrepo.Entry, error) {
+		if i == len(pkgs) {
+			return nil, io.EOF
+		}
+		p := pkgs[i]
+		i++
+		pkg := *p.pkg
+		pkg.LocationHref = p.href
+		pkg.LocationBase = ""
+		return createrepo.NewEntry(&pkg), nil
+	}, log)
+	if err != nil {
+		return err
+	}
+	// Packages that left the repository go only after the new metadata
+	// no longer names them.
+	var stale []string
+	walkPackages(tree, func(href string) {
+		if _, ok := want[href]; !ok {
+			stale = append(stale, href)
+		}
+	})
+	for _, href := range stale {
+		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
+	}
+	return nil
+}
+
+// linkInto hard-links src to dst, replacing whatever dst was, atomically.
+func linkInto(src, dst string) error {
+	if a, err := os.Stat(src); err == nil {
+		if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".rpmirror-link"
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// walkPackages calls fn with the href of every file in the tree outside
+// repodata/ and outside hidden files.
+func walkPackages(tree string, fn func(href string)) {
+	filepath.WalkDir(tree, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(tree, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == "repodata" || (strings.HasPrefix(d.Name(), ".") && rel != ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		fn(rel)
+		return nil
+	})
+}
+
+func validName(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
+		return fmt.Errorf("sync: invalid repository name %q", name)
+	}
+	return nil
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Digest returns a stable digest of a configuration value, for
+// Repo.ConfigDigest.
+func Digest(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) PackageFetched(string, int64)              {}
+func (nopMetrics) PackageFailed(string)                      {}
+func (nopMetrics) SyncFinished(string, time.Duration, error) {}
