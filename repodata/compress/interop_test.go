@@ -73,33 +73,31 @@ func TestToolsReadOurs(t *testing.T) {
 func TestWeReadTools(t *testing.T) {
 	data := primaryXML(1 << 20)
 	tests := []struct {
+		name string
 		typ  Type
 		argv []string
 	}{
-		{Gzip, []string{"gzip", "-1c"}},
-		{Gzip, []string{"gzip", "-9c"}},
-		{Gzip, []string{"gzip", "-nc"}},
-		{Gzip, []string{"python3", "-c", "import sys, gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read(), 6))"}},
-		{Zstd, []string{"zstd", "-1c"}},
-		{Zstd, []string{"zstd", "-10c"}},
-		{Zstd, []string{"zstd", "-19c"}},
-		{Zstd, []string{"zstd", "-3c", "-T2", "--no-check"}},
-		{Zstd, []string{"zstd", "-c", "--long=26"}},
-		{Xz, []string{"xz", "-0c"}},
-		{Xz, []string{"xz", "-9c"}},
-		{Xz, []string{"xz", "-c", "--check=crc32"}},
-		{Xz, []string{"xz", "-c", "--check=none"}},
-		{Xz, []string{"xz", "-c", "--check=sha256"}},
-		{Xz, []string{"xz", "-c", "-T2", "--block-size=100KiB"}},
-		{Xz, []string{"xz", "-c", "--block-size=300KiB"}},
-		{Bzip2, []string{"bzip2", "-1c"}},
-		{Bzip2, []string{"bzip2", "-9c"}},
+		{"gzip -1", Gzip, []string{"gzip", "-1c"}},
+		{"gzip -9", Gzip, []string{"gzip", "-9c"}},
+		{"gzip -n", Gzip, []string{"gzip", "-nc"}},
+		{"zlib", Gzip, []string{"python3", "-c", "import sys, gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read(), 6))"}},
+		{"zstd -1", Zstd, []string{"zstd", "-1c"}},
+		{"zstd -10", Zstd, []string{"zstd", "-10c"}},
+		{"zstd -19", Zstd, []string{"zstd", "-19c"}},
+		{"zstd -T2 --no-check", Zstd, []string{"zstd", "-3c", "-T2", "--no-check"}},
+		{"zstd --long=26", Zstd, []string{"zstd", "-c", "--long=26"}},
+		{"xz -0", Xz, []string{"xz", "-0c"}},
+		{"xz -9", Xz, []string{"xz", "-9c"}},
+		{"xz --check=crc32", Xz, []string{"xz", "-c", "--check=crc32"}},
+		{"xz --check=none", Xz, []string{"xz", "-c", "--check=none"}},
+		{"xz --check=sha256", Xz, []string{"xz", "-c", "--check=sha256"}},
+		{"xz -T2 --block-size", Xz, []string{"xz", "-c", "-T2", "--block-size=100KiB"}},
+		{"xz --block-size", Xz, []string{"xz", "-c", "--block-size=300KiB"}},
+		{"bzip2 -1", Bzip2, []string{"bzip2", "-1c"}},
+		{"bzip2 -9", Bzip2, []string{"bzip2", "-9c"}},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.argv[:2], " ")+strings.Join(tt.argv[2:min(len(tt.argv), 4)], " "), func(t *testing.T) {
-			if tt.argv[0] == "python3" {
-				t.Parallel()
-			}
+		t.Run(tt.name, func(t *testing.T) {
 			for _, in := range [][]byte{data, nil} {
 				z := run(t, in, tt.argv...)
 				got, err := decompress(z, tt.typ, ReaderOptions{})

@@ -24,8 +24,10 @@ import (
 // Here the dictionary is checked before it is allocated and capped at
 // what the block can use: its declared uncompressed size and MaxSize,
 // since no match reaches further back than the output so far. The total
-// allocated over all blocks is bounded by a multiple of the output, so
-// many small blocks cannot force repeated large allocations either.
+// allocated over all blocks is bounded by maxWindow plus four times the
+// output so far, so many small blocks cannot force repeated large
+// allocations either; real files allocate one dictionary per stream, or
+// one per block of several dictionaries' worth of output (xz -T).
 //
 // Only the LZMA2 filter is supported (as in ulikunitz/xz), and the check
 // types None, CRC32, CRC64 and SHA-256 (all that xz writes).
@@ -216,8 +218,6 @@ func (x *xzReader) blockHeader(size byte) error {
 	if dict > maxWindow {
 		return fmt.Errorf("xz: dictionary of %d bytes exceeds the limit of %d", dict, maxWindow)
 	}
-	// Legitimate files allocate one dictionary per stream or one per
-	// block of several dictionaries' worth of output (xz -T).
 	x.dictTotal += dict
 	if x.dictTotal > maxWindow+4*x.out {
 		return fmt.Errorf("xz: blocks need %d bytes of dictionaries for %d bytes of output", x.dictTotal, x.out)
