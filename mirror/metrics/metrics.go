@@ -32,7 +32,7 @@ type Sync struct {
 func New(partial func(error) bool) *Sync {
 	m := &Sync{
 		partial: partial,
-		reg: prometheus.NewRegistry(),
+		reg:     prometheus.NewRegistry(),
 		packages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rpmirror_packages_fetched_total", Help: "Packages fetched and verified.",
 		}, []string{"repo"}),
