@@ -43,6 +43,21 @@ type Candidate struct {
 	// Origin says where the candidate comes from, for logs: a URL, a
 	// path, a Koji build.
 	Origin string
+
+	// Token, for candidates without a sha256 Checksum, changes whenever
+	// the content may have changed (a file's device, inode, size and
+	// mtime); the syncer fetches again when it does. "" means Origin,
+	// Size, NEVRA and BuildTime identify the content.
+	Token string
+}
+
+// Incompleter is implemented by sources whose List may leave out
+// packages that will appear without the source's fingerprint changing
+// (a Koji tag whose signed copies are not all written yet). The syncer
+// does not consider a run complete while Incomplete is true, so the next
+// run lists again.
+type Incompleter interface {
+	Incomplete() bool
 }
 
 // NEVRA is name-[epoch:]version-release.arch.

@@ -157,8 +157,9 @@ type state struct {
 	// Known maps a candidate identity without a sha256 (a directory or
 	// Koji file, or a checksum of another type) to the sha256 of the
 	// verified content, so the package is not fetched again.
-	Known    map[string]string `json:"known"`
-	Finished time.Time         `json:"finished"`
+	Known        map[string]string `json:"known"`
+	Finished     time.Time         `json:"finished"`
+	LastSelected int               `json:"last_selected"`
 }
 
 func (s *Syncer) repoDir(name string) string { return filepath.Join(s.opt.CacheDir, "repos", name) }
@@ -221,6 +222,19 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	res.Candidates = len(cands)
 	cands = apply(&r.Filter, cands, func(c *srcCandidate) *source.Candidate { return &c.Candidate })
 	res.Selected = len(cands)
+	if len(cands) == 0 && st.LastSelected > 0 && !s.opt.Force {
+		// An unmounted NFS export is an empty directory, a broken
+		// upstream an empty primary: never publish that over a
+		// repository that had packages without being told to.
+		return res, fmt.Errorf("sync: the sources offer no packages now (%d last time); refusing to publish an empty repository without --force", st.LastSelected)
+	}
+	complete := true
+	for _, ns := range r.Sources {
+		if inc, ok := ns.Source.(source.Incompleter); ok && inc.Incomplete() {
+			log.WithField("source", ns.Name).Warn("source listing is incomplete; the next run will list it again")
+			complete = false
+		}
+	}
 
 	parse := rpmfile.Options{ChecksumType: r.Metadata.ChecksumType, ChangelogLimit: r.Metadata.ChangelogLimit}
 	if parse.ChecksumType == "" {
@@ -256,7 +270,8 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 
 	st.Fingerprints = fps
 	st.ConfigDigest = r.ConfigDigest
-	st.OK = len(res.Failed) == 0 && published
+	st.OK = len(res.Failed) == 0 && published && complete
+	st.LastSelected = res.Selected
 	st.Finished = time.Now().UTC()
 	if err := s.saveState(r.Name, st); err != nil {
 		return res, err
@@ -306,7 +321,7 @@ func identity(c *source.Candidate) string {
 	if c.Checksum.Value != "" {
 		return c.Checksum.Type + ":" + strings.ToLower(c.Checksum.Value)
 	}
-	return fmt.Sprintf("origin:%s|%d|%s|%d", c.Origin, c.Size, c.NEVRA(), c.BuildTime)
+	return fmt.Sprintf("origin:%s|%d|%s|%d|%s", c.Origin, c.Size, c.NEVRA(), c.BuildTime, c.Token)
 }
 
 func (s *Syncer) known(c *source.Candidate, st *state) string {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -304,5 +305,33 @@ func TestFilter(t *testing.T) {
 	got := (&Filter{KeepNewest: 1, Arches: []string{"x86_64"}, ExcludeNoarch: true, ExcludeDebuginfo: true}).Apply(all)
 	if n := names(got); len(n) != 2 || n[0] != "a-1.10.x86_64" || n[1] != "b-1.x86_64" {
 		t.Errorf("newest: %v (1.10 beats 1.9, 1 beats 1~rc1)", n)
+	}
+}
+
+// A source that suddenly offers nothing (an unmounted NFS export) is not
+// published over a repository that had packages, unless forced.
+func TestSyncRefusesSuddenlyEmpty(t *testing.T) {
+	src := newMemSource(t, rpmtest.Demo()[:2])
+	target := t.TempDir()
+	s, _ := New(Options{CacheDir: t.TempDir()}, testLog(), nil)
+	repo := newRepo(t, src, target)
+	if _, err := s.Sync(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.files = map[string][]byte{}
+	src.mu.Unlock()
+	if _, err := s.Sync(context.Background(), repo); err == nil || !strings.Contains(err.Error(), "refusing to publish an empty repository") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := publishedPackages(t, target); len(got) != 2 {
+		t.Errorf("the published repository changed: %v", got)
+	}
+	forced, _ := New(Options{CacheDir: s.opt.CacheDir, Force: true}, testLog(), nil)
+	if _, err := forced.Sync(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	if got := publishedPackages(t, target); len(got) != 0 {
+		t.Errorf("forced: %v", got)
 	}
 }
