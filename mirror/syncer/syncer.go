@@ -366,10 +366,15 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opt.Parallelism)
+	// Looked up before the workers start: they write st.Known.
+	known := make([]string, len(cands))
+	for i := range cands {
+		known[i] = s.known(&cands[i].Candidate, st)
+	}
 	for i := range cands {
 		c := &cands[i]
 		g.Go(func() error {
-			if sum := s.known(&c.Candidate, st); sum != "" {
+			if sum := known[i]; sum != "" {
 				if pkg := pl.lookup(sum); pkg != nil {
 					mu.Lock()
 					res.Reused++

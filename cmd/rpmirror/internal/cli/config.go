@@ -28,6 +28,19 @@ type fileConfig struct {
 		KeepAllMetadata   *bool   `toml:"keep-all-metadata"`
 		DuplicatedNEVRA   *string `toml:"duplicated-nevra"`
 	} `toml:"createrepo"`
+	Publish struct {
+		Parallel            *int          `toml:"parallel"`
+		GracePeriod         *tomlDuration `toml:"grace-period"`
+		PackageCacheControl *string       `toml:"package-cache-control"`
+		Wait                *tomlDuration `toml:"wait"`
+		LockTTL             *tomlDuration `toml:"lock-ttl"`
+	} `toml:"publish"`
+	// Target holds the [target.NAME] tables: named places to publish to
+	// and verify, given on the command line as NAME (see target.go).
+	Target map[string]targetTable `toml:"target"`
+	// Sync and Repo configure rpmirror sync (see syncconfig.go).
+	Sync syncTable   `toml:"sync"`
+	Repo []repoTable `toml:"repo"`
 }
 
 // parseConfig decodes a configuration from r; name is used in errors.
@@ -53,6 +66,9 @@ func parseConfig(r io.Reader, name string) (*fileConfig, error) {
 			row, col := de.Position()
 			return nil, fmt.Errorf("%s:%d:%d: %s (key %q)", name, row, col, de.Error(), joinKey(de.Key()))
 		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.checkTargets(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &c, nil

@@ -75,7 +75,13 @@ func Execute(ctx context.Context, env Env) int {
 		Short: "Mirror, index and publish DNF repositories",
 		Long: `rpmirror mirrors DNF (rpm-md) repositories for large fleets.
 
+  sync         mirror the configured repositories: fetch, verify, regenerate, publish
   createrepo   build repodata/ for a directory of RPMs (a faster createrepo_c)
+  publish      publish a local repository to a directory or S3, repomd.xml last
+  verify       check a published repository (directory, s3://, http(s)://)
+
+Configuration: one TOML file (--config or $RPMIRROR_CONFIG), every key
+documented in config.example.toml; flags override it.
 
 Exit codes: 0 success; 1 failure, nothing changed; 2 finished but some
 packages were left out; 64 usage error; 75 target locked by another run.`,
@@ -92,7 +98,10 @@ packages were left out; 64 usage error; 75 target locked by another run.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(ExitUsage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
 	})
+	root.AddCommand(newSyncCmd(g))
 	root.AddCommand(newCreaterepoCmd(g))
+	root.AddCommand(newVerifyCmd(g))
+	root.AddCommand(newPublishCmd(g))
 
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -15,11 +15,13 @@
 // bytes): the headers are estimated first and the payload bytes share
 // what is left, in proportion to heavy-tailed package weights.
 //
-// The output is a function of the flags other than -workers: the same
-// -n, -size-mb, -seed and -layout give the same bytes and the same file
+// The output is a function of the flags other than -workers (and of the
+// rpmpack and klauspost/compress versions go.mod pins): the same -n,
+// -size-mb, -seed and -layout give the same bytes and the same file
 // modification times (each package's build time), however many workers
-// write them. The packages are valid for rpm and createrepo_c but not
-// signed, and their payloads are not meant to be installed.
+// write them. rpm -qp, rpm -K and createrepo_c read the packages, and
+// rpm -i --nodeps installs them, but they are not signed and their files
+// hold random bytes.
 package main
 
 import (

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rpmirror/rpmirror/repodata/rpmtest"
+	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
+	"github.com/rpmirror/rpmirror/storage/s3/miniotest"
+)
+
+// TestSyncEndToEnd: an upstream repository made by the real createrepo_c
+// and served over HTTP on 127.0.0.1 → rpmirror sync (regenerate, with a
+// filter and a variable) → published to MinIO → the real dnf installs
+// from the bucket over anonymous HTTP, with gpgcheck. A second run asks
+// the upstream for repomd.xml only.
+func TestSyncEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no end-to-end tests")
+	}
+	createrepoC := testenv.RequireTool(t, "createrepo_c")
+	dnf := testenv.RequireTool(t, "dnf")
+	rpmBin := testenv.RequireTool(t, "rpm")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "dnf --installroot needs root")
+	}
+
+	upstream := t.TempDir()
+	if _, err := rpmtest.WriteAll(filepath.Join(upstream, "Packages"), rpmtest.Demo()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(createrepoC, "--no-database", upstream).CombinedOutput(); err != nil {
+		t.Fatalf("createrepo_c: %v\n%s", err, out)
+	}
+	var requests atomic.Int64
+	var paths []string
+	fileServer := http.FileServer(http.Dir(upstream))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		paths = append(paths, r.URL.Path)
+		fileServer.ServeHTTP(w, r)
+	}))
+	defer up.Close()
+
+	srv := miniotest.Start(t)
+	bucket := srv.Bucket(t)
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`, bucket)
+	if err := srv.Client().SetBucketPolicy(context.Background(), bucket, policy); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+
+	cfg := filepath.Join(t.TempDir(), "rpmirror.toml")
+	conf := fmt.Sprintf(`
+[sync]
+cache-dir = %q
+
+[[repo]]
+name = "demo-$basearch"
+targets = ["s3://%s/demo/$basearch?endpoint=%s&region=%s&path-style=1&tls=0"]
+  [repo.vars]
+  basearch = ["x86_64"]
+  [[repo.source]]
+  type = "repo"
+  baseurl = ["%s/"]
+  [repo.filter]
+  arches = ["$basearch"]
+  exclude = ["rpmirror-demo-extras"]
+`, filepath.Join(t.TempDir(), "cache"), bucket, srv.Endpoint, srv.Region, up.URL)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := execute(t, "--config", cfg, "--log-format", "json", "sync")
+	if code != ExitOK || !strings.Contains(stderr, `"fetched":7`) {
+		t.Fatalf("first sync: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, srv.SecretKey) {
+		t.Error("the secret key is in the log")
+	}
+
+	before := requests.Load()
+	paths = nil
+	code, _, stderr = execute(t, "--config", cfg, "--log-format", "json", "sync")
+	if code != ExitOK || !strings.Contains(stderr, `"msg":"unchanged"`) {
+		t.Fatalf("second sync: exit %d\n%s", code, stderr)
+	}
+	if n := requests.Load() - before; n != 1 || paths[0] != "/repodata/repomd.xml" {
+		t.Errorf("an unchanged upstream cost %d requests: %v", n, paths)
+	}
+
+	spec := fmt.Sprintf("s3://%s/demo/x86_64?endpoint=%s&region=%s&path-style=1&tls=0", bucket, srv.Endpoint, srv.Region)
+	if code, out, stderr := execute(t, "verify", "--checksums", spec); code != ExitOK {
+		t.Errorf("verify: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// dnf installs from the bucket, over anonymous HTTP.
+	work := t.TempDir()
+	key := filepath.Join(work, "key.asc")
+	pub, err := rpmtest.TestKey().PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(key, pub, 0o644)
+	reposd := filepath.Join(work, "repos.d")
+	os.MkdirAll(reposd, 0o755)
+	repo := fmt.Sprintf("[mirror]\nname=mirror\nbaseurl=http://%s/%s/demo/x86_64/\ngpgcheck=1\ngpgkey=file://%s\nmetadata_expire=0\n",
+		srv.Endpoint, bucket, key)
+	os.WriteFile(filepath.Join(reposd, "mirror.repo"), []byte(repo), 0o644)
+	root := filepath.Join(work, "root")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dnf, "-y", "--installroot", root, "--releasever", "9",
+		"--setopt=reposdir="+reposd, "--setopt=cachedir="+filepath.Join(work, "cache"),
+		"--disablerepo=*", "--enablerepo=mirror", "install", "rpmirror-demo-suite")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dnf install: %v\n%s", err, out.String())
+	}
+	q, err := exec.Command(rpmBin, "--root", root, "-q", "rpmirror-demo-suite", "rpmirror-demo-libgreet-devel").CombinedOutput()
+	if err != nil {
+		t.Errorf("installed packages: %v\n%s\n%s", err, q, out.String())
+	}
+	if _, err := exec.Command(rpmBin, "--root", root, "-q", "rpmirror-demo-extras").CombinedOutput(); err == nil {
+		t.Error("the filtered-out package was installed")
+	}
+}
+
+func TestSyncConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf, want string
+	}{
+		{"unknown key", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"dir\"\n  pth = \"/x\"\n", `:6: unknown key "repo.source.pth"`},
+		{"key of another type", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"repo\"\n  baseurl = [\"http://x/\"]\n  tag = \"t\"\n", "tag not allowed for this type"},
+		{"undefined variable", "[[repo]]\nname = \"a-$basearch\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"dir\"\n  path = \"/x\"\n", "variable $basearch has no values"},
+		{"same name twice", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [repo.vars]\n  basearch = [\"x86_64\", \"aarch64\"]\n  [[repo.source]]\n  type = \"dir\"\n  path = \"/x/$basearch\"\n", `repository name "a" also made`},
+		{"no targets", "[[repo]]\nname = \"a\"\n  [[repo.source]]\n  type = \"dir\"\n  path = \"/x\"\n", "targets is required"},
+		{"two repo locations", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"repo\"\n  baseurl = [\"http://x/\"]\n  metalink = \"http://y\"\n", "exactly one of baseurl, mirrorlist, metalink"},
+		{"bad date", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"dir\"\n  path = \"/x\"\n  [repo.filter]\n  min-build-time = \"yesterday\"\n", "filter.min-build-time"},
+		{"bad type", "[[repo]]\nname = \"a\"\ntargets = [\"/tmp/x\"]\n  [[repo.source]]\n  type = \"ftp\"\n", "type must be repo, dir or koji"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "c.toml")
+			os.WriteFile(cfg, []byte(tc.conf), 0o644)
+			code, _, stderr := execute(t, "--config", cfg, "sync", "--cache-dir", t.TempDir())
+			if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, ExitUsage, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// The README's main command works offline from a fresh checkout.
+func TestSyncDemoConfig(t *testing.T) {
+	wd, _ := os.Getwd()
+	rootDir := filepath.Join(wd, "..", "..", "..", "..")
+	tmp := t.TempDir()
+	conf, err := os.ReadFile(filepath.Join(rootDir, "testdata", "demo.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same configuration, with the relative paths anchored so the test
+	// writes into its own directory.
+	s := strings.ReplaceAll(string(conf), `"testdata/demo/packages"`, fmt.Sprintf("%q", filepath.Join(rootDir, "testdata", "demo", "packages")))
+	s = strings.ReplaceAll(s, `"./public"`, fmt.Sprintf("%q", filepath.Join(tmp, "public")))
+	s = strings.ReplaceAll(s, `".cache/demo"`, fmt.Sprintf("%q", filepath.Join(tmp, "cache")))
+	cfg := filepath.Join(tmp, "demo.toml")
+	os.WriteFile(cfg, []byte(s), 0o644)
+	if code, _, stderr := execute(t, "--config", cfg, "sync"); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if code, out, stderr := execute(t, "verify", "--checksums", filepath.Join(tmp, "public")); code != ExitOK {
+		t.Errorf("verify: exit %d\n%s%s", code, out, stderr)
+	}
+}
