@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rpmirror/rpmirror/mirror/source"
 	"github.com/rpmirror/rpmirror/repodata"
 	"github.com/rpmirror/rpmirror/repodata/rpmfile"
@@ -24,7 +26,11 @@ import (
 //	pool/sha256/<2 hex>/<sha256>.<key>.json
 //	                                    its metadata as parsed when it was
 //	                                    fetched, per parse options
-//	pool/partial/<sha256 of origin>     a download in progress
+//	pool/partial/<sha256 of identity>   a download in progress
+//	pool/known/<sha256 of identity>     the sha256 of the verified content
+//	                                    of a candidate without a sha256
+//	                                    checksum (a directory or Koji file,
+//	                                    a sha1/sha512 upstream)
 //
 // A package enters the pool only after every byte was hashed and the
 // size and checksum matched what its source promised; its metadata is
@@ -38,7 +44,7 @@ type pool struct {
 }
 
 func newPool(dir string, parse rpmfile.Options) (*pool, error) {
-	for _, d := range []string{"sha256", "partial"} {
+	for _, d := range []string{"sha256", "partial", "known"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -65,13 +71,51 @@ func (p *pool) lookup(sum string) *repodata.Package {
 	}
 	b, err := os.ReadFile(p.metaPath(sum))
 	if err != nil {
-		return nil
+		return p.reparse(sum)
 	}
 	var pkg repodata.Package
 	if json.Unmarshal(b, &pkg) != nil || pkg.Name == "" {
-		return nil
+		return p.reparse(sum)
 	}
 	return &pkg
+}
+
+// reparse rebuilds the metadata of a pooled package whose metadata file
+// is gone or damaged (by hand, or by a crash of an older version, which
+// wrote the package first): reading the verified local copy once more
+// beats downloading it again. The content must still hash to its name.
+func (p *pool) reparse(sum string) *repodata.Package {
+	f, err := os.Open(p.path(sum))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	opt := p.parse
+	pkg, err := rpmfile.Read(f, opt)
+	if err != nil {
+		return nil
+	}
+	got := pkg.Checksum.Value
+	if opt.ChecksumType != "sha256" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil
+		}
+		got = hex.EncodeToString(h.Sum(nil))
+	}
+	if got != sum {
+		return nil
+	}
+	if fi, err := f.Stat(); err == nil {
+		pkg.FileTime = fi.ModTime().Unix()
+	}
+	if b, err := json.Marshal(pkg); err == nil {
+		writeFileAtomic(p.metaPath(sum), b)
+	}
+	return pkg
 }
 
 // ingest fetches a candidate into the pool, verifying it, and returns
@@ -81,10 +125,19 @@ func (p *pool) lookup(sum string) *repodata.Package {
 // (resumed with a Range request); content that fails verification or is
 // not a readable RPM is discarded.
 func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidate) (*repodata.Package, string, error) {
-	part := filepath.Join(p.dir, "partial", hexSum(c.Origin+"\x00"+c.Href))
+	// The partial file is named after everything that identifies the
+	// content, so a package replaced upstream (re-signed under the same
+	// name) never resumes onto the old one's prefix.
+	part := filepath.Join(p.dir, "partial", hexSum(identity(c)+"\x00"+c.Href))
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, "", err
+	}
+	// Repositories share the pool; another process fetching the same
+	// file right now is not waited for.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("%s: being fetched by another rpmirror run; will be retried", c.Href)
 	}
 	keep := false
 	defer func() {
@@ -176,15 +229,11 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	}
 	pkg := res.pkg
 	dst := p.path(sum)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return nil, "", err
-	}
-	if err := os.Rename(part, dst); err != nil {
-		return nil, "", err
-	}
-	if fi, err := os.Stat(dst); err == nil {
+	if fi, err := f.Stat(); err == nil {
 		pkg.FileTime = fi.ModTime().Unix()
 	}
+	// Metadata first, package last: lookup needs both, and a crash in
+	// between leaves only metadata, which the next fetch rewrites.
 	b, err := json.Marshal(pkg)
 	if err != nil {
 		return nil, "", err
@@ -192,7 +241,27 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	if err := writeFileAtomic(p.metaPath(sum), b); err != nil {
 		return nil, "", err
 	}
+	if err := os.Rename(part, dst); err != nil {
+		return nil, "", err
+	}
+	if c.Checksum.Type != "sha256" {
+		if err := writeFileAtomic(p.knownPath(identity(c)), []byte(sum)); err != nil {
+			return nil, "", err
+		}
+	}
 	return pkg, sum, nil
+}
+
+func (p *pool) knownPath(id string) string { return filepath.Join(p.dir, "known", hexSum(id)) }
+
+// recall returns the sha256 of the content a candidate without a sha256
+// checksum had when it was last verified, or "".
+func (p *pool) recall(id string) string {
+	b, err := os.ReadFile(p.knownPath(id))
+	if err != nil || len(b) != 64 {
+		return ""
+	}
+	return string(b)
 }
 
 type countWriter struct {

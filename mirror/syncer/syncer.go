@@ -26,6 +26,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/rpmirror/rpmirror/mirror/publish"
 	"github.com/rpmirror/rpmirror/mirror/source"
@@ -39,6 +40,10 @@ import (
 // published without some packages, which the Result lists; a systemd
 // unit should treat it as a failure worth an alert, not as an outage.
 var ErrPartial = errors.New("sync: some packages were left out")
+
+// ErrBusy: another run is syncing the same repository with the same
+// cache directory.
+var ErrBusy = errors.New("sync: repository is being synced by another run")
 
 // NamedSource is a source with the name the configuration gives it.
 type NamedSource struct {
@@ -153,27 +158,20 @@ type state struct {
 	Fingerprints map[string]string `json:"fingerprints"`
 	ConfigDigest string            `json:"config_digest"`
 	// OK: the last run fetched everything and published to every target.
-	OK bool `json:"ok"`
-	// Known maps a candidate identity without a sha256 (a directory or
-	// Koji file, or a checksum of another type) to the sha256 of the
-	// verified content, so the package is not fetched again.
-	Known        map[string]string `json:"known"`
-	Finished     time.Time         `json:"finished"`
-	LastSelected int               `json:"last_selected"`
+	OK           bool      `json:"ok"`
+	Finished     time.Time `json:"finished"`
+	LastSelected int       `json:"last_selected"`
 }
 
 func (s *Syncer) repoDir(name string) string { return filepath.Join(s.opt.CacheDir, "repos", name) }
 
 func (s *Syncer) loadState(name string) *state {
-	st := &state{Fingerprints: map[string]string{}, Known: map[string]string{}}
+	st := &state{Fingerprints: map[string]string{}}
 	if b, err := os.ReadFile(filepath.Join(s.repoDir(name), "state.json")); err == nil {
 		if json.Unmarshal(b, st) != nil {
 			s.log.WithField("repo", name).Warn("state.json unreadable; starting afresh")
-			st = &state{Fingerprints: map[string]string{}, Known: map[string]string{}}
+			st = &state{Fingerprints: map[string]string{}}
 		}
-	}
-	if st.Known == nil {
-		st.Known = map[string]string{}
 	}
 	return st
 }
@@ -184,6 +182,31 @@ func (s *Syncer) saveState(name string, st *state) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(s.repoDir(name), "state.json"), b)
+}
+
+// lockRepo takes an flock on the repository's directory in the cache,
+// which dies with its process: a crashed run never blocks the next.
+func (s *Syncer) lockRepo(name string) (func(), error) {
+	dir := s.repoDir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(f.Name())
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (%s)", ErrBusy, name, strings.TrimSpace(string(holder)))
+		}
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	f.Truncate(0)
+	fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
+	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
 }
 
 // Sync syncs one repository.
@@ -199,6 +222,11 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err := validName(r.Name); err != nil {
 		return res, err
 	}
+	unlock, err := s.lockRepo(r.Name)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	st := s.loadState(r.Name)
 
 	fps := map[string]string{}
@@ -324,18 +352,18 @@ func identity(c *source.Candidate) string {
 	return fmt.Sprintf("origin:%s|%d|%s|%d|%s", c.Origin, c.Size, c.NEVRA(), c.BuildTime, c.Token)
 }
 
-func (s *Syncer) known(c *source.Candidate, st *state) string {
+func (s *Syncer) known(c *source.Candidate, pl *pool) string {
 	if c.Checksum.Type == "sha256" {
 		return strings.ToLower(c.Checksum.Value)
 	}
-	return st.Known[identity(c)]
+	return pl.recall(identity(c))
 }
 
 func (s *Syncer) dryRun(r *Repo, cands []srcCandidate, pl *pool, st *state, res *Result) (*Result, error) {
 	keep := map[string]bool{}
 	for _, c := range cands {
 		keep[c.Href] = true
-		if sum := s.known(&c.Candidate, st); sum == "" || pl.lookup(sum) == nil {
+		if sum := s.known(&c.Candidate, pl); sum == "" || pl.lookup(sum) == nil {
 			res.WouldFetch = append(res.WouldFetch, c.Href)
 		}
 	}
@@ -366,10 +394,9 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opt.Parallelism)
-	// Looked up before the workers start: they write st.Known.
 	known := make([]string, len(cands))
 	for i := range cands {
-		known[i] = s.known(&cands[i].Candidate, st)
+		known[i] = s.known(&cands[i].Candidate, pl)
 	}
 	for i := range cands {
 		c := &cands[i]
@@ -400,9 +427,6 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 			mu.Lock()
 			res.Fetched++
 			res.Bytes += int64(pkg.PackageSize)
-			if c.Checksum.Type != "sha256" {
-				st.Known[identity(&c.Candidate)] = sum
-			}
 			mu.Unlock()
 			out[i], ok[i] = pooled{c.Href, sum, pkg}, true
 			return nil

@@ -212,7 +212,7 @@ func syncAll(ctx context.Context, s *syncer.Syncer, c *fileConfig, repos []expan
 			}
 			rlog.WithFields(fields).Warn("synced with packages left out")
 			note(ExitPartial, err)
-		case errors.Is(err, publish.ErrLocked):
+		case errors.Is(err, publish.ErrLocked), errors.Is(err, syncer.ErrBusy), errors.Is(err, createrepo.ErrLocked):
 			rlog.WithError(err).Error("target locked")
 			note(ExitLocked, err)
 		case err != nil:
@@ -225,7 +225,7 @@ func syncAll(ctx context.Context, s *syncer.Syncer, c *fileConfig, repos []expan
 		}
 	}
 	if worst != ExitOK {
-		return withCode(worst, fmt.Errorf("sync: %w", firstErr))
+		return withCode(worst, firstErr)
 	}
 	return nil
 }
