@@ -335,6 +335,14 @@ func (l *publishLock) refresh(ctx context.Context) error {
 	if !now.Before(l.info.Expires.Add(-l.margin())) {
 		return fmt.Errorf("%w: not refreshed since %s", ErrLockLost, l.info.Expires.Add(-l.cfg.ttl).Format(time.RFC3339))
 	}
+	// The read and the re-PUT must both finish while the lock is still
+	// certainly ours: a refresh that lands after the old expiry may
+	// overwrite the lock of a publisher that took over meanwhile, and
+	// must not count as proof that we hold it.
+	safe := l.info.Expires.Add(-l.margin())
+	// (The lock's clock may be injected; the deadline is on the real one.)
+	ctx, cancel := context.WithTimeout(ctx, safe.Sub(now))
+	defer cancel()
 	cur, err := l.read(ctx)
 	if errors.Is(err, storage.ErrNotExist) {
 		return fmt.Errorf("%w: the lock object was removed", ErrLockLost)
@@ -349,6 +357,9 @@ func (l *publishLock) refresh(ctx context.Context) error {
 	next.Expires = now.Add(l.cfg.ttl).UTC()
 	if err := l.putInfo(ctx, next, false); err != nil {
 		return err
+	}
+	if !l.cfg.now().Before(safe) {
+		return fmt.Errorf("%w: the refresh finished after the lock could have been taken over", ErrLockLost)
 	}
 	l.info = next
 	return nil
