@@ -524,64 +524,11 @@ func (w *mdWriter) numElem(name string, v int64) {
 	w.WriteString(">\n")
 }
 
-// mdEscapeText escapes character data as libxml2's xmlEscapeContent does
-// for UTF-8 output: &, <, > and CR; everything else, quotes included, is
-// written as is.
-func mdEscapeText(b *bytes.Buffer, s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '\r':
-			esc = "&#13;"
-		default:
-			continue
-		}
-		b.WriteString(s[last:i])
-		b.WriteString(esc)
-		last = i + 1
-	}
-	b.WriteString(s[last:])
-}
+// mdEscapeText and mdEscapeAttr escape as the package and record
+// writers do (appendText, appendAttr: libxml2's rules), into a buffer.
+func mdEscapeText(b *bytes.Buffer, s string) { b.Write(appendText(b.AvailableBuffer(), s)) }
 
-// mdEscapeAttr escapes an attribute value as libxml2's
-// xmlBufAttrSerializeTxtContent does for a UTF-8 document: &, <, >, ",
-// and tab, LF and CR as character references (which also keeps them from
-// attribute-value normalisation).
-func mdEscapeAttr(b *bytes.Buffer, s string) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '"':
-			esc = "&quot;"
-		case '\t':
-			esc = "&#9;"
-		case '\n':
-			esc = "&#10;"
-		case '\r':
-			esc = "&#13;"
-		default:
-			continue
-		}
-		b.WriteString(s[last:i])
-		b.WriteString(esc)
-		last = i + 1
-	}
-	b.WriteString(s[last:])
-}
+func mdEscapeAttr(b *bytes.Buffer, s string) { b.Write(appendAttr(b.AvailableBuffer(), s)) }
 
 // mdValidate checks md against what ParseRepomd accepts.
 func mdValidate(md *Repomd) error {
