@@ -1,16 +1,11 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
@@ -25,11 +20,6 @@ func TestDNFInstallFromMinIO(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dnf end-to-end test skipped in -short mode")
 	}
-	dnf := testenv.RequireTool(t, "dnf")
-	rpmBin := testenv.RequireTool(t, "rpm")
-	if os.Geteuid() != 0 {
-		testenv.Missing(t, "dnf --installroot needs root")
-	}
 	tg := s3Target(t, minioServer(t))
 
 	src := t.TempDir()
@@ -39,48 +29,13 @@ func TestDNFInstallFromMinIO(t *testing.T) {
 	signRepo(t, src)
 	mustPublish(t, src, tg, DefaultOptions())
 
-	work := t.TempDir()
-	key := filepath.Join(work, "RPM-GPG-KEY-rpmirror-test")
 	pub, err := rpmtest.TestKey().PublicKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(key, pub, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	reposd := filepath.Join(work, "repos.d")
-	if err := os.MkdirAll(reposd, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf("[rpmirror-published]\nname=rpmirror published\nbaseurl=%s\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://%s\nmetadata_expire=0\n", tg.url, key)
-	if err := os.WriteFile(filepath.Join(reposd, "published.repo"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(work, "root")
-	install := func(pkgs ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		args := append([]string{"-y", "--installroot", root, "--releasever", "9",
-			"--setopt=reposdir=" + reposd, "--setopt=cachedir=" + filepath.Join(work, "cache"),
-			"--disablerepo=*", "--enablerepo=rpmirror-published", "--setopt=install_weak_deps=True",
-			"install"}, pkgs...)
-		cmd := exec.CommandContext(ctx, dnf, args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("dnf install %v: %v\n%s", pkgs, err, out.String())
-		}
-		return out.String()
-	}
-	installed := func() []string {
-		t.Helper()
-		b, err := exec.Command(rpmBin, "--root", root, "-qa", "--qf", "%{NAME}-%{VERSION}\n").Output()
-		if err != nil {
-			t.Fatalf("rpm -qa: %v", err)
-		}
-		return strings.Fields(string(b))
-	}
+	d := testenv.NewDNFRoot(t, tg.url, pub, true)
+	install, installed := d.Install, d.Installed
+	root := d.Root
 
 	out := install("rpmirror-demo-suite")
 	got := installed()
