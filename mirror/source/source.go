@@ -92,3 +92,15 @@ type Source interface {
 	// content error wraps ErrVerify.
 	Fetch(ctx context.Context, c *Candidate, offset int64, w io.Writer) error
 }
+
+// AdditionalMetadata is implemented by sources that carry
+// repository-level metadata besides the packages — comps (group),
+// updateinfo, modules — which regenerate mode carries over into the
+// metadata it writes.
+type AdditionalMetadata interface {
+	// Additional lists the records, as the source's repomd.xml has them.
+	Additional(ctx context.Context) ([]repodata.Record, error)
+	// FetchAdditional writes one of them to w; w receives only content
+	// that matched the record's checksum.
+	FetchAdditional(ctx context.Context, rec *repodata.Record, w io.Writer) error
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -280,8 +281,12 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	additional, err := s.fetchAdditional(ctx, r, log)
+	if err != nil {
+		return res, err
+	}
 	tree := filepath.Join(s.repoDir(r.Name), "tree")
-	if err := s.buildTree(ctx, r, tree, pkgs, pl, log); err != nil {
+	if err := s.buildTree(ctx, r, tree, pkgs, pl, additional, log); err != nil {
 		return res, err
 	}
 	published := true
@@ -448,7 +453,7 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 // buildTree makes the local repository tree: every package hard-linked
 // from the pool at its href, nothing else outside repodata/, and
 // metadata written from the parses taken at fetch time.
-func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
+func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, additional []createrepo.AdditionalFile, log logrus.FieldLogger) error {
 	if err := os.MkdirAll(tree, 0o755); err != nil {
 		return err
 	}
@@ -463,6 +468,7 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	o := r.Metadata
 	o.OutputDir = tree
 	o.InputDir = tree
+	o.Additional = append(o.Additional, additional...)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -493,6 +499,91 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
 	return nil
+}
+
+// fetchAdditional fetches the sources' comps, updateinfo, modules and
+// other additional records, verified against their checksums, into the
+// repository's cache; when two sources have a record of the same type,
+// the first wins. A record already fetched with the same checksum is not
+// fetched again.
+func (s *Syncer) fetchAdditional(ctx context.Context, r *Repo, log logrus.FieldLogger) ([]createrepo.AdditionalFile, error) {
+	dir := filepath.Join(s.repoDir(r.Name), "additional")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []createrepo.AdditionalFile
+	seen := map[string]bool{}
+	for _, ns := range r.Sources {
+		am, ok := ns.Source.(source.AdditionalMetadata)
+		if !ok {
+			continue
+		}
+		recs, err := am.Additional(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ns.Name, err)
+		}
+		for i := range recs {
+			rec := &recs[i]
+			if seen[rec.Type] {
+				log.WithFields(logrus.Fields{"source": ns.Name, "type": rec.Type}).Warn("additional metadata also offered by an earlier source; keeping that one")
+				continue
+			}
+			seen[rec.Type] = true
+			base := path.Base(rec.Href)
+			if base == "." || base == "/" || strings.HasPrefix(base, ".") {
+				return nil, fmt.Errorf("source %s: record %s: bad file name %q", ns.Name, rec.Type, rec.Href)
+			}
+			// One directory per type keeps the upstream name, whose
+			// checksum prefix createrepo replaces with the new one.
+			if err := os.MkdirAll(filepath.Join(dir, rec.Type), 0o755); err != nil {
+				return nil, err
+			}
+			dst := filepath.Join(dir, rec.Type, base)
+			if !fileHasChecksum(dst, rec.Checksum) {
+				if err := fetchTo(ctx, dst, func(w io.Writer) error { return am.FetchAdditional(ctx, rec, w) }); err != nil {
+					return nil, fmt.Errorf("source %s: record %s: %w", ns.Name, rec.Type, err)
+				}
+			}
+			out = append(out, createrepo.AdditionalFile{Type: rec.Type, Path: dst})
+		}
+	}
+	return out, nil
+}
+
+func fileHasChecksum(p string, c repodata.Checksum) bool {
+	h, err := repodata.NewHash(c.Type)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return strings.EqualFold(hex.EncodeToString(h.Sum(nil)), c.Value)
+}
+
+// fetchTo writes what fetch writes to path, atomically.
+func fetchTo(ctx context.Context, path string, fetch func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	err = fetch(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	return err
 }
 
 // linkInto hard-links src to dst, replacing whatever dst was, atomically.

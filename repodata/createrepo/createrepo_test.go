@@ -452,3 +452,46 @@ func TestCancel(t *testing.T) {
 		t.Errorf("a cancelled run left files: %v", entries)
 	}
 }
+
+// Additional files (comps, updateinfo) are added under checksum names,
+// with open checksums for compressed ones, replace records of the same
+// type, and leave repomd.xml unchanged on an unchanged second run.
+func TestAdditionalFiles(t *testing.T) {
+	in := writeSpecs(t, t.TempDir(), rpmtest.Demo()[:2])
+	extra := t.TempDir()
+	comps := filepath.Join(extra, "0123456789012345678901234567890123456789-comps.xml")
+	os.WriteFile(comps, []byte(`<?xml version="1.0"?><comps></comps>`), 0o644)
+	var gz bytes.Buffer
+	zw, _ := compress.NewWriter(&gz, compress.Gzip, compress.WriterOptions{})
+	zw.Write([]byte(`<?xml version="1.0"?><updates></updates>`))
+	zw.Close()
+	updateinfo := filepath.Join(extra, "updateinfo.xml.gz")
+	os.WriteFile(updateinfo, gz.Bytes(), 0o644)
+
+	o := DefaultOptions(in)
+	o.Additional = []AdditionalFile{{Type: "group", Path: comps}, {Type: "updateinfo", Path: updateinfo}}
+	res := mustRun(t, o)
+	g, u := res.Repomd.Record("group"), res.Repomd.Record("updateinfo")
+	if g == nil || u == nil {
+		t.Fatalf("records: %+v", res.Repomd.Records)
+	}
+	if !strings.HasSuffix(g.Href, "-comps.xml") || strings.Contains(g.Href, "0123456789012345678901234567890123456789") {
+		t.Errorf("group href %s: want the new checksum in place of the old one", g.Href)
+	}
+	if g.OpenSize != -1 || g.OpenChecksum.Value != "" {
+		t.Errorf("uncompressed group has open data: %+v", g)
+	}
+	if u.OpenChecksum.Value == "" || u.OpenSize != int64(len(`<?xml version="1.0"?><updates></updates>`)) {
+		t.Errorf("updateinfo open data: %+v", u)
+	}
+	checkConsistent(t, in)
+	before, _ := os.ReadFile(filepath.Join(in, "repodata", "repomd.xml"))
+	o.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	if res := mustRun(t, o); !res.Unchanged {
+		t.Error("second run with the same files changed repomd.xml")
+	}
+	after, _ := os.ReadFile(filepath.Join(in, "repodata", "repomd.xml"))
+	if !bytes.Equal(before, after) {
+		t.Error("repomd.xml changed")
+	}
+}

@@ -101,8 +101,20 @@ type Options struct {
 	// since 0.18.
 	KeepAllMetadata bool
 
+	// Additional are files of other record types (group, updateinfo,
+	// modules, ...) to include as they are, each under a checksum-named
+	// copy; they replace records of the same type carried over from the
+	// existing repomd.xml.
+	Additional []AdditionalFile
+
 	// Now returns the current time; tests inject it.
 	Now func() time.Time
+}
+
+// AdditionalFile is a metadata file of another record type.
+type AdditionalFile struct {
+	Type string // the repomd.xml record type, e.g. "group", "updateinfo"
+	Path string // a local file; compressed if its name says so
 }
 
 // DistroTag is a <distro> tag with an optional cpeid.

@@ -211,6 +211,13 @@ func (out *output) commit(recs []recordResult, res *Result) error {
 			OpenSize:     rec.openSize,
 		})
 	}
+	for _, a := range o.Additional {
+		rec, err := out.addAdditional(a, revTime)
+		if err != nil {
+			return err
+		}
+		md.Records = append(md.Records, rec)
+	}
 	if err := out.carryOver(md); err != nil {
 		return err
 	}
@@ -279,8 +286,12 @@ func (out *output) carryOver(md *repodata.Repomd) error {
 	if !out.o.KeepAllMetadata || out.old == nil {
 		return nil
 	}
+	have := map[string]bool{}
+	for _, r := range md.Records {
+		have[r.Type] = true
+	}
 	for _, rec := range out.old.Records {
-		if baseTypes[rec.Type] || !out.exists(rec.Href) {
+		if baseTypes[rec.Type] || have[rec.Type] || !out.exists(rec.Href) {
 			continue
 		}
 		if out.simple {

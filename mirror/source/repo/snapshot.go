@@ -256,3 +256,22 @@ func truncate0(f *os.File) error {
 	_, err := f.Seek(0, io.SeekStart)
 	return err
 }
+
+// Additional implements source.AdditionalMetadata with the records of the
+// snapshot taken by the last Fingerprint.
+func (r *Repo) Additional(ctx context.Context) ([]repodata.Record, error) {
+	s, err := r.Metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Additional(), nil
+}
+
+// FetchAdditional implements source.AdditionalMetadata.
+func (r *Repo) FetchAdditional(ctx context.Context, rec *repodata.Record, w io.Writer) error {
+	s, err := r.Metadata(ctx)
+	if err != nil {
+		return err
+	}
+	return s.FetchRecord(ctx, rec, w)
+}

@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+
+	"github.com/rpmirror/rpmirror/repodata"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 	"github.com/rpmirror/rpmirror/storage/s3/miniotest"
@@ -32,7 +35,14 @@ func TestSyncEndToEnd(t *testing.T) {
 	if _, err := rpmtest.WriteAll(filepath.Join(upstream, "Packages"), rpmtest.Demo()); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(createrepoC, "--no-database", upstream).CombinedOutput(); err != nil {
+	comps := `<?xml version="1.0" encoding="UTF-8"?>
+<comps><group><id>demo</id><name>Demo</name><description>The demo packages</description><default>true</default><uservisible>true</uservisible>
+<packagelist><packagereq type="mandatory">rpmirror-demo-suite</packagereq></packagelist></group></comps>
+`
+	if err := os.WriteFile(filepath.Join(upstream, "comps.xml"), []byte(comps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(createrepoC, "--no-database", "-g", "comps.xml", upstream).CombinedOutput(); err != nil {
 		t.Fatalf("createrepo_c: %v\n%s", err, out)
 	}
 	var requests atomic.Int64
@@ -93,6 +103,21 @@ targets = ["s3://%s/demo/$basearch?endpoint=%s&region=%s&path-style=1&tls=0"]
 		t.Errorf("an unchanged upstream cost %d requests: %v", n, paths)
 	}
 
+	// The upstream's comps (group and group_gz records) are carried over.
+	obj, err := srv.Client().GetObject(context.Background(), bucket, "demo/x86_64/repodata/repomd.xml", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := repodata.ParseRepomd(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"group", "group_gz"} {
+		if md.Record(typ) == nil {
+			t.Errorf("published repomd.xml has no %s record", typ)
+		}
+	}
 	spec := fmt.Sprintf("s3://%s/demo/x86_64?endpoint=%s&region=%s&path-style=1&tls=0", bucket, srv.Endpoint, srv.Region)
 	if code, out, stderr := execute(t, "verify", "--checksums", spec); code != ExitOK {
 		t.Errorf("verify: exit %d\n%s\n%s", code, out, stderr)
