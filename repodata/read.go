@@ -440,3 +440,20 @@ func (o *rdOnce) see(bit rdOnce, elem string) error {
 	*o |= bit
 	return nil
 }
+
+// readAll calls fn for every value next returns until io.EOF, stopping
+// at the first error (fn's returned as is).
+func readAll[T any](next func() (T, error), fn func(T) error) error {
+	for {
+		v, err := next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+}

@@ -97,18 +97,7 @@ func ReadFilelists(r io.Reader, fn func(*FilelistsEntry) error) error {
 	if err != nil {
 		return err
 	}
-	for {
-		e, err := fr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+	return readAll(fr.Next, fn)
 }
 
 // entryHeader reads the pkgid, name and arch attributes of a <package>

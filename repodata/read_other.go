@@ -101,16 +101,5 @@ func ReadOther(r io.Reader, fn func(*OtherEntry) error) error {
 	if err != nil {
 		return err
 	}
-	for {
-		e, err := or.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+	return readAll(or.Next, fn)
 }

@@ -71,18 +71,7 @@ func ReadPrimary(r io.Reader, fn func(*Package) error) error {
 	if err != nil {
 		return err
 	}
-	for {
-		p, err := pr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-	}
+	return readAll(pr.Next, fn)
 }
 
 const (
