@@ -140,6 +140,21 @@ type ConditionalPutter interface {
 	PutIfAbsent(ctx context.Context, key string, r io.ReadSeeker, size int64, opt PutOptions) error
 }
 
+// Linker is implemented by backends that can store a local file without
+// copying its bytes (storage/fs: a hard link, when the file is on the
+// same file system).
+//
+// Contract: as Put for atomicity, ordering (durable and visible when it
+// returns) and concurrency. The object then shares the file's storage,
+// so the caller guarantees that the file is never modified in place
+// afterwards (replacing it by a rename or removing it is fine) and that
+// its content is durable; Link does not read it. When the backend
+// cannot link this file, Link stores nothing and returns an error
+// wrapping errors.ErrUnsupported; the caller then uses Put.
+type Linker interface {
+	Link(ctx context.Context, key, path string, size int64, opt PutOptions) error
+}
+
 // ValidKey reports whether key is a valid object key (see the package
 // documentation), wrapping ErrInvalidKey with the reason.
 func ValidKey(key string) error {

@@ -94,6 +94,13 @@ type Options struct {
 	LockHolder string
 	// Now returns the current time for the grace period; tests inject it.
 	Now func() time.Time
+	// Link declares the source's files immutable and verified already
+	// (the syncer's tree, hard links into its content-addressed pool):
+	// a target that can share them (storage.Linker: a directory on the
+	// same file system) gets them without a copy, and their bytes are not
+	// hashed again. Leave it off for a tree whose files may be rewritten
+	// in place, which would change the published files with them.
+	Link bool
 	// DryRun reads the source, the state and the target's listing and
 	// reports what would be uploaded and deleted, without writing or
 	// locking anything.
@@ -158,7 +165,10 @@ type Result struct {
 
 	Uploaded      int   // objects uploaded
 	BytesUploaded int64 // their bytes
-	Skipped       int   // objects already present
+	// Linked counts the uploaded objects that were hard-linked rather
+	// than copied (Options.Link).
+	Linked  int
+	Skipped int // objects already present
 	// RepomdChanged: repodata/repomd.xml was replaced (the switch). When
 	// false it is byte-for-byte what it was.
 	RepomdChanged bool
@@ -230,6 +240,9 @@ type publisher struct {
 	state   *State
 	listing map[string]storage.Object
 	res     Result
+
+	noLink atomic.Bool  // the target refused a link: copy from then on
+	linked atomic.Int64 // objects stored by Link
 }
 
 func (p *publisher) run(ctx context.Context, src string) error {
@@ -596,6 +609,7 @@ func (p *publisher) uploadAll(ctx context.Context, batch []*object) error {
 	}
 	err := g.Wait()
 	p.res.Uploaded += int(uploaded.Load())
+	p.res.Linked = int(p.linked.Load())
 	p.res.BytesUploaded += bytesUp.Load()
 	return err
 }
@@ -609,6 +623,20 @@ func (p *publisher) upload(ctx context.Context, o *object) error {
 			return fmt.Errorf("publish: upload %s: %w", o.key, err)
 		}
 		return nil
+	}
+	if l, ok := p.dst.(storage.Linker); ok && p.opt.Link && !p.noLink.Load() {
+		err := l.Link(ctx, o.key, o.path, o.size, opt)
+		if err == nil {
+			p.log.WithFields(logrus.Fields{"key": o.key, "size": o.size}).Debug("linked")
+			p.linked.Add(1)
+			return nil
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return fmt.Errorf("publish: link %s: %w", o.key, err)
+		}
+		if !p.noLink.Swap(true) {
+			p.log.WithError(err).Info("cannot hard-link into the target; copying")
+		}
 	}
 	f, err := os.Open(o.path)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/rpmirror/rpmirror/repodata/createrepo"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
 	"github.com/rpmirror/rpmirror/storage"
+	"github.com/rpmirror/rpmirror/storage/fs"
 )
 
 // signRepo writes repodata/repomd.xml.asc (a detached signature by the
@@ -544,5 +546,68 @@ func TestPrimaryCache(t *testing.T) {
 	os.Remove(filepath.Join(src, filepath.FromSlash(specs[1].RelPath())))
 	if _, err := readSource(ctx, src, DefaultPackageCacheControl, st, testLogger(t)); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), specs[1].RelPath()) {
 		t.Errorf("missing package with the cache: %v", err)
+	}
+}
+
+// With Options.Link, a directory target on the same file system gets
+// the source's files as hard links; without it, copies; a target on
+// another file system falls back to copying. Either way the publication
+// verifies.
+func TestLinkedPublish(t *testing.T) {
+	src := t.TempDir()
+	writeRepo(t, src, []rpmtest.Spec{pkg("alpha", "1", "1", 100), pkg("beta", "2", "1", 300)})
+	shm, err := os.MkdirTemp("/dev/shm", "rpmirror-publish-")
+	if err == nil {
+		defer os.RemoveAll(shm)
+	}
+	for _, tc := range []struct {
+		name       string
+		dir        string
+		link, want bool
+	}{
+		{"link", t.TempDir(), true, true},
+		{"copy", t.TempDir(), false, false},
+		{"another file system", shm, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.dir == "" {
+				t.Skip("no /dev/shm")
+			}
+			b, err := fs.New(tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt := DefaultOptions()
+			opt.Link = tc.link
+			tg := testTarget{b: b, dir: tc.dir}
+			res := mustPublish(t, src, tg, opt)
+			if tc.want && res.Linked != res.Uploaded-1 { // all but repomd.xml
+				t.Errorf("linked %d of %d uploads", res.Linked, res.Uploaded)
+			}
+			if !tc.want && res.Linked != 0 {
+				t.Errorf("linked %d, want 0", res.Linked)
+			}
+			checkPublished(t, tg, src, DefaultPackageCacheControl)
+			n := 0
+			filepath.WalkDir(src, func(p string, d iofs.DirEntry, err error) error {
+				if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rpm") {
+					return err
+				}
+				rel, _ := filepath.Rel(src, p)
+				a, _ := os.Stat(p)
+				o, err := os.Stat(filepath.Join(tc.dir, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if os.SameFile(a, o) != tc.want {
+					t.Errorf("%s: hard link %v, want %v", rel, os.SameFile(a, o), tc.want)
+				}
+				n++
+				return nil
+			})
+			if n != 2 {
+				t.Errorf("%d packages in the source", n)
+			}
+		})
 	}
 }

@@ -1,10 +1,10 @@
 package syncer
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -23,20 +23,19 @@ import (
 // pool is the local content-addressed store of verified packages:
 //
 //	pool/sha256/<2 hex>/<sha256>.rpm    the package, immutable
-//	pool/sha256/<2 hex>/<sha256>.<key>.json
-//	                                    its metadata as parsed when it was
-//	                                    fetched, per parse options
 //	pool/partial/<sha256 of identity>   a download in progress
-//	pool/known/<sha256 of identity>     the sha256 of the verified content
-//	                                    of a candidate without a sha256
-//	                                    checksum (a directory or Koji file,
-//	                                    a sha1/sha512 upstream)
 //
 // A package enters the pool only after every byte was hashed and the
 // size and checksum matched what its source promised; its metadata is
 // parsed from the same bytes in the same pass, so no package is ever read
-// twice. Writes are temp file + fsync + rename: a crash leaves the pool
-// consistent, and a partial download is resumed by the next run.
+// twice, and kept in the catalog of the repository that fetched it. The
+// package is written to its partial file and fsynced, then renamed: a
+// crash leaves the pool consistent, a file in pool/sha256 always has the
+// content its name says, and a partial download is resumed by the next
+// run. Pooled files are never modified (publishing may hard-link them).
+//
+// Contract: safe for concurrent use, and shared by concurrent runs:
+// a partial download is flocked by the run fetching it.
 type pool struct {
 	dir     string
 	parse   rpmfile.Options
@@ -44,7 +43,7 @@ type pool struct {
 }
 
 func newPool(dir string, parse rpmfile.Options) (*pool, error) {
-	for _, d := range []string{"sha256", "partial", "known"} {
+	for _, d := range []string{"sha256", "partial"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -57,54 +56,42 @@ func (p *pool) path(sum string) string {
 	return filepath.Join(p.dir, "sha256", sum[:2], sum+".rpm")
 }
 
-func (p *pool) metaPath(sum string) string {
-	return filepath.Join(p.dir, "sha256", sum[:2], sum+"."+p.metaKey+".json")
+// has reports whether the pool holds the package with this sha256.
+func (p *pool) has(sum string) bool {
+	if len(sum) != 64 {
+		return false
+	}
+	fi, err := os.Stat(p.path(sum))
+	return err == nil && fi.Mode().IsRegular()
 }
 
-// lookup returns the cached metadata of a pooled package, or nil.
-func (p *pool) lookup(sum string) *repodata.Package {
+// reparse reads the metadata of a pooled package that the catalog does
+// not know (fetched by another repository, or by a run that died before
+// its journal entry was written): reading the verified local copy once
+// more beats downloading it again. The content must still hash to its
+// name. It returns nil when the package is not in the pool or damaged.
+func (p *pool) reparse(sum string) *repodata.Package {
 	if len(sum) != 64 {
 		return nil
 	}
-	if _, err := os.Stat(p.path(sum)); err != nil {
-		return nil
-	}
-	b, err := os.ReadFile(p.metaPath(sum))
-	if err != nil {
-		return p.reparse(sum)
-	}
-	var pkg repodata.Package
-	if json.Unmarshal(b, &pkg) != nil || pkg.Name == "" {
-		return p.reparse(sum)
-	}
-	return &pkg
-}
-
-// reparse rebuilds the metadata of a pooled package whose metadata file
-// is gone or damaged (by hand, or by a crash of an older version, which
-// wrote the package first): reading the verified local copy once more
-// beats downloading it again. The content must still hash to its name.
-func (p *pool) reparse(sum string) *repodata.Package {
 	f, err := os.Open(p.path(sum))
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	opt := p.parse
-	pkg, err := rpmfile.Read(f, opt)
+	var sha hash.Hash
+	r := io.Reader(f)
+	if p.parse.ChecksumType != "sha256" {
+		sha = sha256.New()
+		r = io.TeeReader(f, sha)
+	}
+	pkg, err := rpmfile.Read(r, p.parse)
 	if err != nil {
 		return nil
 	}
 	got := pkg.Checksum.Value
-	if opt.ChecksumType != "sha256" {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil
-		}
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return nil
-		}
-		got = hex.EncodeToString(h.Sum(nil))
+	if sha != nil {
+		got = hex.EncodeToString(sha.Sum(nil))
 	}
 	if got != sum {
 		return nil
@@ -112,19 +99,18 @@ func (p *pool) reparse(sum string) *repodata.Package {
 	if fi, err := f.Stat(); err == nil {
 		pkg.FileTime = fi.ModTime().Unix()
 	}
-	if b, err := json.Marshal(pkg); err == nil {
-		writeFileAtomic(p.metaPath(sum), b)
-	}
 	return pkg
 }
 
 // ingest fetches a candidate into the pool, verifying it, and returns
 // its metadata (checksummed with the pool's checksum type) and sha256.
+// verified is called once the content is verified and durable, before
+// it enters the pool; an error from it abandons the package.
 //
 // A transport failure keeps the partial download for the next attempt
 // (resumed with a Range request); content that fails verification or is
 // not a readable RPM is discarded.
-func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidate) (*repodata.Package, string, error) {
+func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidate, verified func(sum string, pkg *repodata.Package) error) (*repodata.Package, string, error) {
 	// The partial file is named after everything that identifies the
 	// content, so a package replaced upstream (re-signed under the same
 	// name) never resumes onto the old one's prefix.
@@ -157,7 +143,12 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 		offset = 0
 	}
 
-	sha := sha256.New()
+	// The parser hashes every byte with the pool's checksum type; a
+	// separate SHA-256 (the pool's key) only when that is another type.
+	var sha hash.Hash
+	if p.parse.ChecksumType != "sha256" {
+		sha = sha256.New()
+	}
 	var verify hash.Hash // the source's checksum, when not sha256
 	if c.Checksum.Value != "" && c.Checksum.Type != "sha256" {
 		if verify, err = repodata.NewHash(c.Checksum.Type); err != nil {
@@ -177,7 +168,10 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 		pr.CloseWithError(err) // a parse error stops the download
 		done <- parsed{pkg, err}
 	}()
-	sinks := []io.Writer{sha, pw}
+	sinks := []io.Writer{pw}
+	if sha != nil {
+		sinks = append(sinks, sha)
+	}
 	if verify != nil {
 		sinks = append(sinks, verify)
 	}
@@ -211,7 +205,17 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	if c.Size >= 0 && w.n != c.Size {
 		return nil, "", fmt.Errorf("%w: %s: %d bytes, the source said %d", source.ErrVerify, c.Href, w.n, c.Size)
 	}
-	sum := hex.EncodeToString(sha.Sum(nil))
+	var sum string
+	switch {
+	case sha != nil:
+		sum = hex.EncodeToString(sha.Sum(nil))
+	case res.err == nil:
+		sum = res.pkg.Checksum.Value
+	default:
+		// Every byte arrived but they are no RPM: whatever their
+		// checksum, they are not published.
+		return nil, "", fmt.Errorf("%s: %w", c.Href, res.err)
+	}
 	if want := c.Checksum.Value; want != "" {
 		got := sum
 		if verify != nil {
@@ -228,40 +232,22 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 		return nil, "", err
 	}
 	pkg := res.pkg
-	dst := p.path(sum)
 	if fi, err := f.Stat(); err == nil {
 		pkg.FileTime = fi.ModTime().Unix()
 	}
-	// Metadata first, package last: lookup needs both, and a crash in
-	// between leaves only metadata, which the next fetch rewrites.
-	b, err := json.Marshal(pkg)
-	if err != nil {
+	// Recorded before the rename: a package in the pool is then always
+	// in the journal too (short of a machine crash), which matters for a
+	// candidate without a sha256, found again only by its identity.
+	if err := verified(sum, pkg); err != nil {
 		return nil, "", err
 	}
-	if err := writeFileAtomic(p.metaPath(sum), b); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p.path(sum)), 0o755); err != nil {
 		return nil, "", err
 	}
-	if err := os.Rename(part, dst); err != nil {
+	if err := os.Rename(part, p.path(sum)); err != nil {
 		return nil, "", err
-	}
-	if c.Checksum.Type != "sha256" {
-		if err := writeFileAtomic(p.knownPath(identity(c)), []byte(sum)); err != nil {
-			return nil, "", err
-		}
 	}
 	return pkg, sum, nil
-}
-
-func (p *pool) knownPath(id string) string { return filepath.Join(p.dir, "known", hexSum(id)) }
-
-// recall returns the sha256 of the content a candidate without a sha256
-// checksum had when it was last verified, or "".
-func (p *pool) recall(id string) string {
-	b, err := os.ReadFile(p.knownPath(id))
-	if err != nil || len(b) != 64 {
-		return ""
-	}
-	return string(b)
 }
 
 type countWriter struct {
@@ -281,6 +267,15 @@ func hexSum(s string) string {
 }
 
 func writeFileAtomic(path string, data []byte) error {
+	return writeFileAtomicFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc replaces path with what write writes, durably:
+// temporary file, fsync, rename.
+func writeFileAtomicFunc(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -288,7 +283,11 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -273,12 +273,24 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	cat, err := openCatalog(s.repoDir(r.Name), pl.metaKey, s.opt.DryRun)
+	if err != nil {
+		return res, err
+	}
+	defer cat.close()
 	if s.opt.DryRun {
-		return s.dryRun(r, cands, pl, st, res)
+		return s.dryRun(r, cands, pl, cat, res)
 	}
 
-	pkgs, err := s.fetchAll(ctx, r, cands, pl, st, res, log)
+	pkgs, err := s.fetchAll(ctx, r, cands, pl, cat, res, log)
 	if err != nil {
+		return res, err
+	}
+	entries := make([]catalogEntry, len(pkgs))
+	for i, p := range pkgs {
+		entries[i] = catalogEntry{Sum: p.sum, ID: p.id, Pkg: p.pkg}
+	}
+	if err := cat.commit(entries); err != nil {
 		return res, err
 	}
 	additional, err := s.fetchAdditional(ctx, r, log)
@@ -290,15 +302,20 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 		return res, err
 	}
 	published := true
+	// The tree is hard links into the pool and createrepo's output,
+	// neither ever rewritten in place: a target directory on the same
+	// file system takes them as links.
+	po := r.Publish
+	po.Link = true
 	for _, t := range r.Targets {
-		pres, err := publish.Publish(ctx, tree, t.Backend, r.Publish, log.WithField("target", t.Name))
+		pres, err := publish.Publish(ctx, tree, t.Backend, po, log.WithField("target", t.Name))
 		if err != nil {
 			published = false
 			res.Failed = append(res.Failed, fmt.Errorf("publish to %s: %w", t.Name, err))
 			continue
 		}
 		res.Published = append(res.Published, t.Name)
-		log.WithFields(logrus.Fields{"target": t.Name, "uploaded": pres.Uploaded}).Info("published")
+		log.WithFields(logrus.Fields{"target": t.Name, "uploaded": pres.Uploaded, "linked": pres.Linked}).Info("published")
 	}
 
 	st.Fingerprints = fps
@@ -357,18 +374,46 @@ func identity(c *source.Candidate) string {
 	return fmt.Sprintf("origin:%s|%d|%s|%d|%s", c.Origin, c.Size, c.NEVRA(), c.BuildTime, c.Token)
 }
 
-func (s *Syncer) known(c *source.Candidate, pl *pool) string {
+// idOf is the identity under which the catalog remembers a candidate
+// without a sha256 checksum, "" for one with.
+func idOf(c *source.Candidate) string {
+	if c.Checksum.Type == "sha256" {
+		return ""
+	}
+	return identity(c)
+}
+
+// known returns the sha256 of a candidate's content if it can be known
+// without fetching it, or "".
+func known(c *source.Candidate, cat *catalog) string {
 	if c.Checksum.Type == "sha256" {
 		return strings.ToLower(c.Checksum.Value)
 	}
-	return pl.recall(identity(c))
+	return cat.sum(identity(c))
 }
 
-func (s *Syncer) dryRun(r *Repo, cands []srcCandidate, pl *pool, st *state, res *Result) (*Result, error) {
+// pooledPackage returns the metadata of a pooled package, from the
+// catalog or else parsed again from the pool (and then recorded), or
+// nil when the pool does not have it.
+func pooledPackage(sum string, pl *pool, cat *catalog) *repodata.Package {
+	if !pl.has(sum) {
+		return nil
+	}
+	if pkg := cat.pkg(sum); pkg != nil {
+		return pkg
+	}
+	pkg := pl.reparse(sum)
+	if pkg != nil {
+		cat.record(sum, "", pkg) // best effort: the next run parses again
+	}
+	return pkg
+}
+
+func (s *Syncer) dryRun(r *Repo, cands []srcCandidate, pl *pool, cat *catalog, res *Result) (*Result, error) {
 	keep := map[string]bool{}
 	for _, c := range cands {
 		keep[c.Href] = true
-		if sum := s.known(&c.Candidate, pl); sum == "" || pl.lookup(sum) == nil {
+		if sum := known(&c.Candidate, cat); sum == "" || !pl.has(sum) {
 			res.WouldFetch = append(res.WouldFetch, c.Href)
 		}
 	}
@@ -387,36 +432,36 @@ func (s *Syncer) dryRun(r *Repo, cands []srcCandidate, pl *pool, st *state, res 
 type pooled struct {
 	href string
 	sum  string
+	id   string // the candidate's identity, when it has no sha256
 	pkg  *repodata.Package
 }
 
 // fetchAll makes sure every candidate is in the pool, fetching with
 // bounded parallelism. A package that fails is reported in res.Failed and
 // left out; the others proceed.
-func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl *pool, st *state, res *Result, log logrus.FieldLogger) ([]pooled, error) {
+func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl *pool, cat *catalog, res *Result, log logrus.FieldLogger) ([]pooled, error) {
 	out := make([]pooled, len(cands))
 	ok := make([]bool, len(cands))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opt.Parallelism)
-	known := make([]string, len(cands))
-	for i := range cands {
-		known[i] = s.known(&cands[i].Candidate, pl)
-	}
 	for i := range cands {
 		c := &cands[i]
 		g.Go(func() error {
-			if sum := known[i]; sum != "" {
-				if pkg := pl.lookup(sum); pkg != nil {
+			if sum := known(&c.Candidate, cat); sum != "" {
+				if pkg := pooledPackage(sum, pl, cat); pkg != nil {
 					mu.Lock()
 					res.Reused++
 					mu.Unlock()
-					out[i], ok[i] = pooled{c.Href, sum, pkg}, true
+					out[i], ok[i] = pooled{c.Href, sum, idOf(&c.Candidate), pkg}, true
 					return nil
 				}
 			}
 			src := r.Sources[c.src]
-			pkg, sum, err := pl.ingest(gctx, src.Source, &c.Candidate)
+			id := idOf(&c.Candidate)
+			pkg, sum, err := pl.ingest(gctx, src.Source, &c.Candidate, func(sum string, pkg *repodata.Package) error {
+				return cat.record(sum, id, pkg)
+			})
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
@@ -433,7 +478,7 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 			res.Fetched++
 			res.Bytes += int64(pkg.PackageSize)
 			mu.Unlock()
-			out[i], ok[i] = pooled{c.Href, sum, pkg}, true
+			out[i], ok[i] = pooled{c.Href, sum, id, pkg}, true
 			return nil
 		})
 	}

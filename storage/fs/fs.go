@@ -6,7 +6,8 @@
 // directory: a reader sees the old file or the new one, never a partial
 // one, and a crash leaves at worst a stray temporary file, which List
 // ignores. PutIfAbsent links the temporary file to the key instead of
-// renaming it, which fails if the key exists.
+// renaming it, which fails if the key exists. Link (storage.Linker)
+// stores a local file by hard-linking it, without copying its bytes.
 //
 // The SHA-256 given to Put is kept in the extended attribute
 // user.rpmirror.sha256 when the file system supports user xattrs (Stat and
@@ -20,6 +21,7 @@ package fs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +57,7 @@ type Backend struct {
 var (
 	_ storage.Backend           = (*Backend)(nil)
 	_ storage.ConditionalPutter = (*Backend)(nil)
+	_ storage.Linker            = (*Backend)(nil)
 )
 
 // New returns a Backend storing objects under root, which is created
@@ -166,6 +169,93 @@ func (b *Backend) put(ctx context.Context, key string, r io.ReadSeeker, size int
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("fs: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Link implements storage.Linker: the file is hard-linked under a
+// temporary name in the key's directory, given the SHA-256 attribute
+// and the published mode, renamed over the key, and the directory
+// synced. The file's inode is shared, so its mode and attribute change
+// for every name it has. A file on another file system, or a file
+// system without hard links, is errors.ErrUnsupported.
+func (b *Backend) Link(ctx context.Context, key, path string, size int64, opt storage.PutOptions) error {
+	name, err := b.checkKey(key)
+	if err != nil {
+		return err
+	}
+	if opt.SHA256 != "" && !validSHA256(opt.SHA256) {
+		return fmt.Errorf("fs: link %s: SHA256 %q is not 64 lower-case hex digits", key, opt.SHA256)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("fs: link %s: %s is not a regular file", key, path)
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("fs: link %s: %w: %s has %d bytes, want %d", key, storage.ErrSizeMismatch, path, fi.Size(), size)
+	}
+	dir := filepath.Dir(name)
+	if err := b.mkdirAll(dir); err != nil {
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	// rename(2) of a name onto another name of the same inode does
+	// nothing and leaves both; so that case is handled before.
+	if cur, err := os.Lstat(name); err == nil && os.SameFile(cur, fi) {
+		if err := b.finishLink(name, opt.SHA256, size); err != nil {
+			return fmt.Errorf("fs: link %s: %w", key, err)
+		}
+		return nil
+	}
+	tmp := filepath.Join(dir, tmpPrefix+"-"+rand.Text())
+	if err := os.Link(path, tmp); err != nil {
+		if errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EMLINK) {
+			return fmt.Errorf("fs: link %s: %w: %w", key, errors.ErrUnsupported, err)
+		}
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	if err := b.finishLink(tmp, opt.SHA256, size); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("fs: link %s: %w", key, err)
+	}
+	return nil
+}
+
+// finishLink gives a linked file the SHA-256 attribute and the mode of a
+// published file.
+func (b *Backend) finishLink(name, sha string, size int64) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if sha != "" {
+		if err := setSHA256(f, sha, size); err != nil {
+			return err
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() != filePerm {
+		return f.Chmod(filePerm)
 	}
 	return nil
 }

@@ -232,3 +232,85 @@ func TestListStaysInRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestLink(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	b, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("an immutable pooled package")
+	sum := sha256.Sum256(content)
+	opt := storage.PutOptions{SHA256: hex.EncodeToString(sum[:])}
+	src := filepath.Join(t.TempDir(), "pooled.rpm")
+	if err := os.WriteFile(src, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := "Packages/a/acme.rpm"
+	// Twice: the second finds the same inode at the key.
+	for range 2 {
+		if err := b.Link(ctx, key, src, int64(len(content)), opt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := os.Stat(src)
+	got, err := os.Stat(filepath.Join(root, filepath.FromSlash(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(a, got) {
+		t.Error("the object is not a hard link of the file")
+	}
+	if got.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", got.Mode().Perm())
+	}
+	o, err := b.Stat(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xattrSupported(t, root) && o.SHA256 != opt.SHA256 {
+		t.Errorf("Stat SHA256 %q, want %q", o.SHA256, opt.SHA256)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "Packages", "a"))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want the object only", len(entries))
+	}
+
+	// Replacing a linked object by Put leaves the linked file alone.
+	if err := b.Put(ctx, key, bytes.NewReader([]byte("new")), 3, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(src); !bytes.Equal(b, content) {
+		t.Errorf("the source file changed with the object: %q", b)
+	}
+
+	// Wrong size: nothing stored.
+	if err := b.Link(ctx, "other.rpm", src, 5, opt); !errors.Is(err, storage.ErrSizeMismatch) {
+		t.Errorf("wrong size: %v", err)
+	}
+	if _, err := b.Stat(ctx, "other.rpm"); !errors.Is(err, storage.ErrNotExist) {
+		t.Errorf("wrong size stored something: %v", err)
+	}
+
+	// Another file system: ErrUnsupported, nothing stored, nothing left.
+	shm, err := os.MkdirTemp("/dev/shm", "rpmirror-link-")
+	if err != nil {
+		t.Skip("no /dev/shm for a second file system")
+	}
+	defer os.RemoveAll(shm)
+	var sa, sb unix.Statfs_t
+	if unix.Statfs(shm, &sa) != nil || unix.Statfs(root, &sb) != nil || sa.Fsid == sb.Fsid {
+		t.Skip("/dev/shm is on the same file system as the test directory")
+	}
+	far := filepath.Join(shm, "far.rpm")
+	if err := os.WriteFile(far, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Link(ctx, "far.rpm", far, int64(len(content)), opt); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("link across file systems: %v, want ErrUnsupported", err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Errorf("root holds %d entries after a failed link, want 1 (Packages)", len(entries))
+	}
+}
