@@ -589,7 +589,12 @@ func (s *Syncer) fetchAdditional(ctx context.Context, r *Repo, log logrus.FieldL
 					return nil, fmt.Errorf("source %s: record %s: %w", ns.Name, rec.Type, err)
 				}
 			}
-			out = append(out, createrepo.AdditionalFile{Type: rec.Type, Path: dst})
+			af := createrepo.AdditionalFile{Type: rec.Type, Path: dst}
+			if rec.OpenSize >= 0 {
+				// A bomb is stopped at the size upstream declared.
+				af.MaxOpenSize = max(rec.OpenSize, 1)
+			}
+			out = append(out, af)
 		}
 	}
 	return out, nil

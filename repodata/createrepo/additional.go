@@ -53,7 +53,7 @@ func (out *output) addAdditional(a AdditionalFile, revTime int64) (repodata.Reco
 		pr, pw = io.Pipe()
 		w = io.MultiWriter(tmp, zh, pw)
 		go func() {
-			zr, err := compress.NewReader(pr, ct, compress.ReaderOptions{})
+			zr, err := compress.NewReader(pr, ct, compress.ReaderOptions{MaxSize: a.MaxOpenSize})
 			if err == nil {
 				openSize, err = io.Copy(oh, zr)
 				zr.Close()

@@ -495,3 +495,33 @@ func TestAdditionalFiles(t *testing.T) {
 		t.Error("repomd.xml changed")
 	}
 }
+
+// A compressed additional file that decompresses beyond MaxOpenSize (a
+// bomb, or a lie in the upstream's open-size) fails the run and leaves
+// the previous metadata in place.
+func TestAdditionalFileTooLarge(t *testing.T) {
+	in := writeSpecs(t, t.TempDir(), rpmtest.Demo()[:2])
+	mustRun(t, DefaultOptions(in))
+	before, _ := os.ReadFile(filepath.Join(in, "repodata", "repomd.xml"))
+	var gz bytes.Buffer
+	zw, _ := compress.NewWriter(&gz, compress.Gzip, compress.WriterOptions{})
+	zw.Write(bytes.Repeat([]byte(" "), 4<<20))
+	zw.Close()
+	bomb := filepath.Join(t.TempDir(), "updateinfo.xml.gz")
+	os.WriteFile(bomb, gz.Bytes(), 0o644)
+
+	o := DefaultOptions(in)
+	o.Additional = []AdditionalFile{{Type: "updateinfo", Path: bomb, MaxOpenSize: 1 << 20}}
+	_, err := Run(context.Background(), o, testLogger(t), nil)
+	if !errors.Is(err, compress.ErrTooLarge) || !strings.Contains(err.Error(), "updateinfo") {
+		t.Fatalf("err = %v, want ErrTooLarge naming updateinfo", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(in, "repodata", "repomd.xml"))
+	if !bytes.Equal(before, after) {
+		t.Error("repomd.xml changed by a failed run")
+	}
+	checkConsistent(t, in)
+
+	o.Additional[0].MaxOpenSize = 4 << 20 // exactly its size: fine
+	mustRun(t, o)
+}

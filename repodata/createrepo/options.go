@@ -115,6 +115,11 @@ type Options struct {
 type AdditionalFile struct {
 	Type string // the repomd.xml record type, e.g. "group", "updateinfo"
 	Path string // a local file; compressed if its name says so
+	// MaxOpenSize bounds the decompressed size of a compressed file
+	// (whose open checksum is computed by decompressing it); beyond it
+	// the run fails with an error wrapping compress.ErrTooLarge. 0 means
+	// no bound. The syncer sets it to the open-size upstream declared.
+	MaxOpenSize int64
 }
 
 // DistroTag is a <distro> tag with an optional cpeid.

@@ -519,8 +519,13 @@ func TestListHostile(t *testing.T) {
 		{"primary zchunk", nil, func(rec *repodata.Record, gz []byte) {
 			rec.Href = strings.TrimSuffix(rec.Href, ".gz") + ".zck"
 		}, nil, []string{"zchunk"}},
+		// Stopped after the declared open-size, far below the
+		// configured maximum.
 		{"decompression bomb", bomb, func(rec *repodata.Record, gz []byte) {
 			rec.OpenSize = 1000 // lies
+		}, compress.ErrTooLarge, []string{"primary", "open-size 1000"}},
+		{"decompression bomb, no open-size", bomb, func(rec *repodata.Record, gz []byte) {
+			rec.OpenSize = -1
 		}, compress.ErrTooLarge, []string{"primary"}},
 		{"declared open-size too large", bomb, nil, compress.ErrTooLarge, []string{"open-size"}},
 		{"not primary.xml", func(string) string { return "<html>oops</html>" }, nil, repodata.ErrFormat, []string{"primary"}},

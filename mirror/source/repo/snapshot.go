@@ -59,7 +59,14 @@ func (s *Snapshot) list(ctx context.Context) ([]source.Candidate, error) {
 		return nil, err
 	}
 	defer f.close()
-	zr, err := compress.NewReader(f.f, compress.FromFilename(rec.Href), compress.ReaderOptions{MaxSize: r.cfg.MaxMetadataSize})
+	// The open-size repomd.xml declares bounds the decompression: a
+	// bomb is stopped after the size upstream promised, not after the
+	// configured maximum.
+	limit, declared := r.cfg.MaxMetadataSize, false
+	if rec.OpenSize >= 0 && rec.OpenSize < limit {
+		limit, declared = rec.OpenSize, true
+	}
+	zr, err := compress.NewReader(f.f, compress.FromFilename(rec.Href), compress.ReaderOptions{MaxSize: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +87,9 @@ func (s *Snapshot) list(ctx context.Context) ([]source.Candidate, error) {
 		return nil
 	})
 	if err != nil {
+		if declared && errors.Is(err, compress.ErrTooLarge) {
+			return nil, fmt.Errorf("primary %s: %w: %w: more than the open-size %d that repomd.xml declares", rec.Href, source.ErrVerify, compress.ErrTooLarge, rec.OpenSize)
+		}
 		return nil, fmt.Errorf("primary %s: %w", rec.Href, err)
 	}
 	r.log.WithField("mirror", s.Mirror).Infof("listed %d packages", len(cands))
