@@ -104,13 +104,13 @@ func (p *pool) reparse(sum string) *repodata.Package {
 
 // ingest fetches a candidate into the pool, verifying it, and returns
 // its metadata (checksummed with the pool's checksum type) and sha256.
-// verified is called once the content is verified and durable, before
+// progress is called with the byte counts as they arrive; verified is called once the content is verified and durable, before
 // it enters the pool; an error from it abandons the package.
 //
 // A transport failure keeps the partial download for the next attempt
 // (resumed with a Range request); content that fails verification or is
 // not a readable RPM is discarded.
-func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidate, verified func(sum string, pkg *repodata.Package) error) (*repodata.Package, string, error) {
+func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidate, progress func(int64), verified func(sum string, pkg *repodata.Package) error) (*repodata.Package, string, error) {
 	// The partial file is named after everything that identifies the
 	// content, so a package replaced upstream (re-signed under the same
 	// name) never resumes onto the old one's prefix.
@@ -187,7 +187,8 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 			ferr = err
 		}
 	}
-	w := &countWriter{w: io.MultiWriter(f, tee), n: offset}
+	progress(offset)
+	w := &countWriter{w: io.MultiWriter(f, tee), n: offset, progress: progress}
 	if ferr == nil {
 		ferr = src.Fetch(ctx, c, offset, w)
 	}
@@ -251,13 +252,15 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 }
 
 type countWriter struct {
-	w io.Writer
-	n int64
+	w        io.Writer
+	n        int64
+	progress func(int64)
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	c.progress(int64(n))
 	return n, err
 }
 

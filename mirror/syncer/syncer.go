@@ -84,6 +84,25 @@ type Options struct {
 	DryRun bool
 	// Force ignores unchanged fingerprints.
 	Force bool
+	// Progress, when set, is told of each repository's downloads (a
+	// progress bar on a terminal).
+	Progress Progress
+}
+
+// Progress receives the progress of the fetch phase of each repository.
+type Progress interface {
+	// Start is called when a repository is about to fetch n packages
+	// not in the pool, of about bytes bytes in all (packages whose
+	// source gives no size count as 0). The task receives the rest.
+	Start(repo string, n int, bytes int64) ProgressTask
+}
+
+// ProgressTask is one repository's fetch phase. Add and Done are called
+// from the fetching goroutines concurrently; Finish once, after them.
+type ProgressTask interface {
+	Add(bytes int64) // package bytes arrived (or were found in a partial download)
+	Done(ok bool)    // a package was fetched and verified (ok), or failed
+	Finish()         // the fetch phase ended
 }
 
 // Metrics receives what a sync did. Implementations must be safe for
@@ -442,30 +461,54 @@ type pooled struct {
 func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl *pool, cat *catalog, res *Result, log logrus.FieldLogger) ([]pooled, error) {
 	out := make([]pooled, len(cands))
 	ok := make([]bool, len(cands))
+	// First what the pool and the catalog have, which costs a stat
+	// each; what is left is what the progress shows.
+	var todo []int
+	var todoBytes int64
+	for i := range cands {
+		c := &cands[i]
+		if sum := known(&c.Candidate, cat); sum != "" && pl.has(sum) {
+			if pkg := cat.pkg(sum); pkg != nil {
+				out[i], ok[i] = pooled{c.Href, sum, idOf(&c.Candidate), pkg}, true
+				res.Reused++
+				continue
+			}
+		}
+		todo = append(todo, i)
+		todoBytes += max(c.Size, 0)
+	}
+	task := ProgressTask(nopTask{})
+	if s.opt.Progress != nil && len(todo) > 0 {
+		task = s.opt.Progress.Start(r.Name, len(todo), todoBytes)
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opt.Parallelism)
-	for i := range cands {
+	for _, i := range todo {
 		c := &cands[i]
 		g.Go(func() error {
+			id := idOf(&c.Candidate)
+			// Pooled but unknown to the catalog: parsed again, locally.
 			if sum := known(&c.Candidate, cat); sum != "" {
 				if pkg := pooledPackage(sum, pl, cat); pkg != nil {
 					mu.Lock()
 					res.Reused++
 					mu.Unlock()
-					out[i], ok[i] = pooled{c.Href, sum, idOf(&c.Candidate), pkg}, true
+					task.Add(max(c.Size, 0))
+					task.Done(true)
+					out[i], ok[i] = pooled{c.Href, sum, id, pkg}, true
 					return nil
 				}
 			}
 			src := r.Sources[c.src]
-			id := idOf(&c.Candidate)
-			pkg, sum, err := pl.ingest(gctx, src.Source, &c.Candidate, func(sum string, pkg *repodata.Package) error {
+			pkg, sum, err := pl.ingest(gctx, src.Source, &c.Candidate, task.Add, func(sum string, pkg *repodata.Package) error {
 				return cat.record(sum, id, pkg)
 			})
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
 				}
+				task.Done(false)
 				s.metrics.PackageFailed(r.Name)
 				log.WithFields(logrus.Fields{"pkg": c.Href, "source": src.Name, "error": err}).Error("package not mirrored")
 				mu.Lock()
@@ -473,6 +516,7 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 				mu.Unlock()
 				return nil
 			}
+			task.Done(true)
 			s.metrics.PackageFetched(r.Name, int64(pkg.PackageSize))
 			mu.Lock()
 			res.Fetched++
@@ -482,7 +526,9 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	task.Finish()
+	if err != nil {
 		return nil, err
 	}
 	var pkgs []pooled
@@ -703,6 +749,12 @@ func Digest(v any) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+type nopTask struct{}
+
+func (nopTask) Add(int64) {}
+func (nopTask) Done(bool) {}
+func (nopTask) Finish()   {}
 
 type nopMetrics struct{}
 

@@ -140,7 +140,14 @@ func runSync(cmd *cobra.Command, g *globals, f *syncFlags, args []string) error 
 		defer srv.Close()
 		log.WithField("address", ln.Addr().String()).Info("serving metrics at /metrics")
 	}
-	s, err := syncer.New(syncer.Options{CacheDir: f.cacheDir, Parallelism: f.parallel, DryRun: f.dryRun, Force: f.force}, log, m)
+	so := syncer.Options{CacheDir: f.cacheDir, Parallelism: f.parallel, DryRun: f.dryRun, Force: f.force}
+	if g.stderrIsTerminal() && !f.quiet && f.every <= 0 {
+		// A daemon's output goes to a journal, not to a person.
+		bars := newSyncBars(g.env.Stderr)
+		log.SetOutput(bars)
+		so.Progress = bars
+	}
+	s, err := syncer.New(so, log, m)
 	if err != nil {
 		return err
 	}
