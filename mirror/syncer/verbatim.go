@@ -232,7 +232,7 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 		tmp := filepath.Join(dir, verbatimStage+filepath.Base(rec.Href))
 		staged[rec.Href] = tmp
 		if err := fetchTo(ctx, tmp, func(w io.Writer) error { return v.fetchRecord(ctx, rec, w) }); err != nil {
-			return fmt.Errorf("source %s: record %s (%s): %w", v.source, rec.Type, rec.Href, err)
+			return fmt.Errorf("source %s: %w", v.source, err)
 		}
 		fetched++
 	}
@@ -278,21 +278,22 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 
 // fetchRecord writes rec's file to w after checking its size and
 // checksum here too: the tree must hold what repomd.xml promises whatever
-// the source's own checks.
+// the source's own checks. Errors name the record (the source's do).
 func (v *verbatim) fetchRecord(ctx context.Context, rec *repodata.Record, w io.Writer) error {
+	what := fmt.Sprintf("record %s (%s)", rec.Type, rec.Href)
 	h, err := repodata.NewHash(rec.Checksum.Type)
 	if err != nil {
-		return fmt.Errorf("%w: cannot verify: %w", source.ErrVerify, err)
+		return fmt.Errorf("%s: %w: cannot verify: %w", what, source.ErrVerify, err)
 	}
 	cw := &countWriter{w: io.MultiWriter(w, h)}
 	if err := v.up.FetchRecord(ctx, rec, cw); err != nil {
 		return err
 	}
 	if rec.Size > 0 && cw.n != rec.Size {
-		return fmt.Errorf("%w: %d bytes, repomd.xml says %d", source.ErrVerify, cw.n, rec.Size)
+		return fmt.Errorf("%s: %w: %d bytes, repomd.xml says %d", what, source.ErrVerify, cw.n, rec.Size)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, rec.Checksum.Value) {
-		return fmt.Errorf("%w: %s checksum %s, repomd.xml says %s", source.ErrVerify, rec.Checksum.Type, got, rec.Checksum.Value)
+		return fmt.Errorf("%s: %w: %s checksum %s, repomd.xml says %s", what, source.ErrVerify, rec.Checksum.Type, got, rec.Checksum.Value)
 	}
 	return nil
 }
@@ -310,7 +311,7 @@ func unmirrored(failed []error) error {
 		b.WriteString("; ")
 		b.WriteString(err.Error())
 	}
-	return fmt.Errorf("sync: mode verbatim: %d packages upstream's primary lists could not be mirrored, so its metadata is not published%s",
+	return fmt.Errorf("sync: mode verbatim: %d of the packages upstream's primary lists could not be mirrored, so its metadata is not published%s",
 		len(failed), b.String())
 }
 
