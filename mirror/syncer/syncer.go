@@ -464,16 +464,6 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 	return pkgs, nil
 }
 
-// regenerate writes the tree of a regenerate run, with the sources'
-// additional records.
-func (s *Syncer) regenerate(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
-	additional, err := s.fetchAdditional(ctx, r, log)
-	if err != nil {
-		return err
-	}
-	return s.buildTree(ctx, r, tree, pkgs, pl, additional, log)
-}
-
 // buildTree makes the local repository tree: every package hard-linked
 // from the pool at its href, nothing else outside repodata/, and
 // metadata written from the parses taken at fetch time.
@@ -523,6 +513,16 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
 	return nil
+}
+
+// regenerate writes the tree of a regenerate run, with the sources'
+// additional records.
+func (s *Syncer) regenerate(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
+	additional, err := s.fetchAdditional(ctx, r, log)
+	if err != nil {
+		return err
+	}
+	return s.buildTree(ctx, r, tree, pkgs, pl, additional, log)
 }
 
 // fetchAdditional fetches the sources' comps, updateinfo, modules and
