@@ -79,10 +79,10 @@ func (s *Syncer) prepareVerbatim(ctx context.Context, r *Repo, cands []srcCandid
 	if err != nil {
 		return nil, nil, fmt.Errorf("source %s: %w", ns.Name, err)
 	}
-	v := &verbatim{source: ns.Name, up: up}
 	if up.Repomd == nil || len(up.RepomdXML) == 0 {
 		return nil, nil, fmt.Errorf("source %s: no repomd.xml", ns.Name)
 	}
+	v := &verbatim{source: ns.Name, up: up}
 	names := map[string]string{}
 	for i := range up.Repomd.Records {
 		rec := &up.Repomd.Records[i]
