@@ -104,3 +104,37 @@ type AdditionalMetadata interface {
 	// that matched the record's checksum.
 	FetchAdditional(ctx context.Context, rec *repodata.Record, w io.Writer) error
 }
+
+// Verbatim is implemented by sources that can be mirrored byte for byte:
+// their repository metadata is published as they serve it, instead of
+// being regenerated from the packages (mode "verbatim" of rpmirror sync).
+// Only the repo source implements it.
+type Verbatim interface {
+	// Upstream returns the metadata of the state the last Fingerprint
+	// accepted, the one List lists. It may make requests (the repo
+	// source fetches repomd.xml.asc here when it did not at Fingerprint).
+	// The result is the caller's to read, not to modify.
+	Upstream(ctx context.Context) (*Upstream, error)
+}
+
+// Upstream is one state of an upstream repository's metadata, as
+// served.
+type Upstream struct {
+	// RepomdXML is repodata/repomd.xml byte for byte as served.
+	RepomdXML []byte
+	// Repomd is RepomdXML parsed; its Records are every metadata file a
+	// client may fetch (primary, filelists, other, their _db and _zck
+	// forms, group, updateinfo, modules, ...), hrefs unchecked.
+	Repomd *repodata.Repomd
+	// RepomdAsc is repodata/repomd.xml.asc byte for byte as served by
+	// the mirror that served RepomdXML, nil when the upstream has none.
+	// It is not checked: the signature is for clients that hold the key.
+	RepomdAsc []byte
+	// FetchRecord writes the file of rec, one of Repomd.Records, to w.
+	// It fetches from this state's mirrors even if a later Fingerprint
+	// accepted another state. w receives only content that matched the
+	// record's size (when given) and checksum; any other outcome is an
+	// error naming the record, wrapping ErrVerify when no mirror served
+	// the right bytes. Safe for concurrent use.
+	FetchRecord func(ctx context.Context, rec *repodata.Record, w io.Writer) error
+}

@@ -251,6 +251,8 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	return pkg, sum, nil
 }
 
+// countWriter counts the bytes written through it and reports them to
+// progress, when set.
 type countWriter struct {
 	w        io.Writer
 	n        int64
@@ -260,7 +262,9 @@ type countWriter struct {
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
-	c.progress(int64(n))
+	if c.progress != nil {
+		c.progress(int64(n))
+	}
 	return n, err
 }
 

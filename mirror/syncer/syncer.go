@@ -1,7 +1,8 @@
 // Package syncer is rpmirror's main job: for each configured repository,
 // pull packages from its sources, verify every byte, keep what its
 // filters select, regenerate the metadata from the parses taken during
-// the download, and publish the result to its targets.
+// the download (or, in verbatim mode, copy the upstream's byte for
+// byte), and publish the result to its targets.
 //
 // Everything is incremental: a source whose fingerprint did not change
 // since the last successful run costs one small request, packages already
@@ -60,7 +61,10 @@ type Target struct {
 
 // Repo is one repository to sync.
 type Repo struct {
-	Name    string
+	Name string
+	// Mode is how the metadata is made: ModeRegenerate ("" too) or
+	// ModeVerbatim (see verbatim.go).
+	Mode    Mode
 	Sources []NamedSource
 	Filter  Filter
 	Targets []Target
@@ -242,6 +246,9 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err := validName(r.Name); err != nil {
 		return res, err
 	}
+	if err := checkMode(r); err != nil {
+		return res, err
+	}
 	unlock, err := s.lockRepo(r.Name)
 	if err != nil {
 		return res, err
@@ -269,6 +276,12 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	}
 	res.Candidates = len(cands)
 	cands = apply(&r.Filter, cands, func(c *srcCandidate) *source.Candidate { return &c.Candidate })
+	var vb *verbatim
+	if r.Mode == ModeVerbatim {
+		if vb, cands, err = s.prepareVerbatim(ctx, r, cands, res, log); err != nil {
+			return res, err
+		}
+	}
 	res.Selected = len(cands)
 	if len(cands) == 0 && st.LastSelected > 0 && !s.opt.Force {
 		// An unmounted NFS export is an empty directory, a broken
@@ -312,12 +325,13 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err := cat.commit(entries); err != nil {
 		return res, err
 	}
-	additional, err := s.fetchAdditional(ctx, r, log)
-	if err != nil {
-		return res, err
-	}
 	tree := filepath.Join(s.repoDir(r.Name), "tree")
-	if err := s.buildTree(ctx, r, tree, pkgs, pl, additional, log); err != nil {
+	if vb != nil {
+		err = vb.buildTree(ctx, tree, pkgs, pl, res, log)
+	} else {
+		err = s.regenerate(ctx, r, tree, pkgs, pl, log)
+	}
+	if err != nil {
 		return res, err
 	}
 	published := true
@@ -590,6 +604,16 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
 	return nil
+}
+
+// regenerate writes the tree of a regenerate run, with the sources'
+// additional records.
+func (s *Syncer) regenerate(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
+	additional, err := s.fetchAdditional(ctx, r, log)
+	if err != nil {
+		return err
+	}
+	return s.buildTree(ctx, r, tree, pkgs, pl, additional, log)
 }
 
 // fetchAdditional fetches the sources' comps, updateinfo, modules and

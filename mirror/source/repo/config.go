@@ -65,8 +65,9 @@ type Config struct {
 	TempDir string
 	// Signature also fetches repodata/repomd.xml.asc with every
 	// repomd.xml, from the same mirror (Snapshot.RepomdAsc). Only
-	// verbatim mirroring needs it; without it an unchanged upstream costs
-	// exactly one request.
+	// verbatim mirroring needs the signature, and Upstream fetches it
+	// when this is false; without it an unchanged upstream costs exactly
+	// one request.
 	Signature bool
 }
 

@@ -5,9 +5,9 @@
 // A sync calls Fingerprint, which fetches repodata/repomd.xml (verified
 // against the metalink when there is one) and keeps it as the current
 // Snapshot; List reads that snapshot's primary.xml into candidates, Fetch
-// downloads packages, and Metadata gives the snapshot itself for
-// publishing upstream metadata verbatim or carrying its extra records
-// over. Everything is fetched from the mirror that served the accepted
+// downloads packages, Metadata gives the snapshot itself for carrying its
+// extra records over, and Upstream gives it for publishing the upstream
+// metadata verbatim. Everything is fetched from the mirror that served the accepted
 // repomd.xml first, then from the others.
 //
 // Trust: nothing upstream says is used before it is checked. repomd.xml
@@ -335,10 +335,19 @@ func (r *Repo) fetchRepomd(ctx context.Context, m *url.URL, ml *Metalink) (*Snap
 	if !r.cfg.Signature {
 		return s, nil
 	}
-	asc, aerr := r.get(ctx, joinURL(m, repomdSuffix+".asc"), maxAscSize, log.WithField("pkg", repomdSuffix+".asc"))
+	if s.RepomdAsc, aerr = r.fetchAsc(ctx, m, log); aerr != nil {
+		return nil, aerr
+	}
+	return s, nil
+}
+
+// fetchAsc fetches repomd.xml.asc from mirror m; nil when it has none.
+func (r *Repo) fetchAsc(ctx context.Context, m *url.URL, log logrus.FieldLogger) ([]byte, *attemptError) {
+	log = log.WithField("pkg", repomdSuffix+".asc")
+	asc, aerr := r.get(ctx, joinURL(m, repomdSuffix+".asc"), maxAscSize, log)
 	switch {
 	case aerr == nil:
-		s.RepomdAsc = asc
+		return asc, nil
 	case aerr.notFound:
 	case asStatus(aerr) == http.StatusForbidden:
 		// S3 answers 403 for a missing key when listing is not public.
@@ -347,7 +356,7 @@ func (r *Repo) fetchRepomd(ctx context.Context, m *url.URL, ml *Metalink) (*Snap
 		aerr.err = fmt.Errorf("repomd.xml.asc: %w", aerr.err)
 		return nil, aerr
 	}
-	return s, nil
+	return nil, nil
 }
 
 func asStatus(err error) int {

@@ -45,11 +45,14 @@ globs allowed): ask each source whether it changed since the last
 successful run (one small request), list its packages, keep what the
 filters select, fetch what the local pool lacks — every byte hashed as it
 arrives and checked against the source's size and checksum, the RPM
-header parsed from the same bytes — regenerate the metadata, and publish
-to the repository's targets (packages, then metadata, then repomd.xml).
+header parsed from the same bytes — regenerate the metadata (mode
+"verbatim": copy the upstream's byte for byte), and publish to the
+repository's targets (packages, then metadata, then repomd.xml).
 
 A package that fails is reported and left out; the rest is published and
-the exit code is 2. Interrupted downloads resume where they stopped.
+the exit code is 2. In mode "verbatim" nothing can be left out: the
+repository is not published and the exit code is 1. Interrupted downloads
+resume where they stopped.
 
 Examples:
   rpmirror sync --config /etc/rpmirror/config.toml
@@ -239,7 +242,12 @@ func syncAll(ctx context.Context, s *syncer.Syncer, c *fileConfig, repos []expan
 
 // buildRepo turns an expanded [[repo]] entry into the syncer's Repo.
 func buildRepo(ctx context.Context, c *fileConfig, er *expandedRepo, log logrus.FieldLogger) (*syncer.Repo, error) {
-	r := &syncer.Repo{Name: er.Name, Filter: er.filter(), ConfigDigest: syncer.Digest(er.repoTable)}
+	// The digest covers the mode: switching it rebuilds the tree even if
+	// no source changed.
+	r := &syncer.Repo{Name: er.Name, Mode: syncer.ModeRegenerate, Filter: er.filter(), ConfigDigest: syncer.Digest(er.repoTable)}
+	if er.Mode == "verbatim" {
+		r.Mode = syncer.ModeVerbatim
+	}
 	for i, st := range er.Source {
 		name := st.Name
 		if name == "" {

@@ -142,9 +142,7 @@ func expandRepos(repos []repoTable) ([]expandedRepo, error) {
 func (r *expandedRepo) check() error {
 	where := fmt.Sprintf("repo %q", r.Name)
 	switch r.Mode {
-	case "", "regenerate":
-	case "verbatim":
-		return fmt.Errorf("%s: mode \"verbatim\" is not implemented yet; use \"regenerate\"", where)
+	case "", "regenerate", "verbatim":
 	default:
 		return fmt.Errorf("%s: mode must be \"regenerate\" or \"verbatim\", not %q", where, r.Mode)
 	}
@@ -207,6 +205,41 @@ func (r *expandedRepo) check() error {
 	}
 	if r.Filter.KeepNewest < 0 {
 		return fmt.Errorf("%s: filter.keep-newest must not be negative", where)
+	}
+	if r.Mode == "verbatim" {
+		return r.checkVerbatim(where)
+	}
+	return nil
+}
+
+// checkVerbatim checks what mode "verbatim" needs: the upstream's
+// metadata is published as it is, so there must be one upstream, nothing
+// left out and nothing to regenerate.
+func (r *expandedRepo) checkVerbatim(where string) error {
+	if len(r.Source) != 1 {
+		return fmt.Errorf("%s: mode \"verbatim\" needs exactly one [[repo.source]], not %d", where, len(r.Source))
+	}
+	if t := r.Source[0].Type; t != "repo" {
+		return fmt.Errorf("%s: mode \"verbatim\" needs a source of type \"repo\" (an upstream repository whose metadata is copied), not %q", where, t)
+	}
+	f := r.Filter
+	var set []string
+	for k, v := range map[string]bool{
+		"filter.arches": len(f.Arches) > 0, "filter.exclude-noarch": f.ExcludeNoarch,
+		"filter.include": len(f.Include) > 0, "filter.exclude": len(f.Exclude) > 0,
+		"filter.keep-newest": f.KeepNewest != 0, "filter.exclude-source": f.ExcludeSource,
+		"filter.exclude-debuginfo": f.ExcludeDebuginfo, "filter.min-build-time": f.MinBuildTime != "",
+		"checksum": r.Checksum != "", "compress-type": r.CompressType != "",
+		"changelog-limit": r.ChangelogLimit != nil, "unique-md-filenames": r.UniqueMDFilenames != nil,
+	} {
+		if v {
+			set = append(set, k)
+		}
+	}
+	sort.Strings(set)
+	if len(set) > 0 {
+		return fmt.Errorf("%s: %s not allowed with mode \"verbatim\" (the upstream's metadata is copied as it is: it cannot leave packages out or be written differently)",
+			where, strings.Join(set, ", "))
 	}
 	return nil
 }
