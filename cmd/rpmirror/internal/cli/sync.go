@@ -112,15 +112,8 @@ func runSync(cmd *cobra.Command, g *globals, f *syncFlags, args []string) error 
 		jitter = *st.Jitter
 	}
 
-	repos, err := expandRepos(c.Repo)
-	if err != nil {
-		return withCode(ExitUsage, fmt.Errorf("configuration: %w", err))
-	}
 	var selected []expandedRepo
-	for _, r := range repos {
-		if err := r.check(); err != nil {
-			return withCode(ExitUsage, fmt.Errorf("configuration: %w", err))
-		}
+	for _, r := range c.repos {
 		if len(args) == 0 || matchesAny(args, r.Name) {
 			selected = append(selected, r)
 		}
