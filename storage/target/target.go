@@ -171,8 +171,28 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidSpec}, args...)...)
 }
 
+// KeyError names the key of a [target.NAME] table that an error of Check
+// (or of Parse, given a configured name) is about, so that the reader of
+// the configuration file can point at its line. Find it with errors.As;
+// the error wrapping it also wraps ErrInvalidSpec. (Errors about an
+// s3:// URL may wrap one too, naming the part of the URL at fault.)
+type KeyError struct {
+	// Key is the key as the configuration file spells it ("path",
+	// "access-key"), whether the table has it or lacks it; "" when the
+	// fault is the table's name.
+	Key string
+	msg string
+}
+
+// Error is the problem, without the ErrInvalidSpec prefix.
+func (e *KeyError) Error() string { return e.msg }
+
+func invalidKey(key, format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrInvalidSpec, &KeyError{Key: key, msg: fmt.Sprintf(format, args...)})
+}
+
 // Check validates the named target t, with errors naming its keys as the
-// configuration file spells them.
+// configuration file spells them; every error wraps a KeyError.
 func Check(name string, t Target) error {
 	_, err := named(name, t, Config{})
 	return err
@@ -332,23 +352,23 @@ var (
 func checkS3(c s3.Config, what, endpointKey, regionKey, prefixKey string) error {
 	switch {
 	case c.Bucket == "":
-		return invalid("%s: no bucket", what)
+		return invalidKey("bucket", "%s: no bucket", what)
 	case !bucketRE.MatchString(c.Bucket) || strings.Contains(c.Bucket, ".."):
 		// The name is not repeated: a mangled URL may have put
 		// credentials there.
-		return invalid("%s: invalid bucket name (%d characters; want 3 to 63 letters, digits, '.', '-' or '_', starting and ending with a letter or digit)", what, len(c.Bucket))
+		return invalidKey("bucket", "%s: invalid bucket name (%d characters; want 3 to 63 letters, digits, '.', '-' or '_', starting and ending with a letter or digit)", what, len(c.Bucket))
 	case c.Endpoint == "":
-		return invalid("%s: empty %s", what, endpointKey)
+		return invalidKey(endpointKey, "%s: empty %s", what, endpointKey)
 	case strings.Contains(c.Endpoint, "://"):
-		return invalid("%s: %s %q: give HOST[:PORT] without a scheme (tls chooses HTTPS or HTTP)", what, endpointKey, c.Endpoint)
+		return invalidKey(endpointKey, "%s: %s %q: give HOST[:PORT] without a scheme (tls chooses HTTPS or HTTP)", what, endpointKey, c.Endpoint)
 	case !hostRE.MatchString(c.Endpoint):
-		return invalid("%s: %s %q is not HOST[:PORT]", what, endpointKey, c.Endpoint)
+		return invalidKey(endpointKey, "%s: %s %q is not HOST[:PORT]", what, endpointKey, c.Endpoint)
 	case c.Region != "" && !regionRE.MatchString(c.Region):
-		return invalid("%s: %s %q is not a region name", what, regionKey, c.Region)
+		return invalidKey(regionKey, "%s: %s %q is not a region name", what, regionKey, c.Region)
 	}
 	if c.Prefix != "" {
 		if err := storage.ValidKey(strings.Trim(c.Prefix, "/")); err != nil {
-			return invalid("%s: %s %q: not a valid key prefix (empty, '.' or '..' elements)", what, prefixKey, c.Prefix)
+			return invalidKey(prefixKey, "%s: %s %q: not a valid key prefix (empty, '.' or '..' elements)", what, prefixKey, c.Prefix)
 		}
 	}
 	return nil
@@ -358,14 +378,14 @@ func checkS3(c s3.Config, what, endpointKey, regionKey, prefixKey string) error 
 func named(name string, t Target, cfg Config) (Location, error) {
 	what := "[target." + name + "]"
 	if !ValidName(name) {
-		return Location{}, invalid("%s: a target name is letters, digits, '-' and '_', starting with a letter or digit", what)
+		return Location{}, invalidKey("", "%s: a target name is letters, digits, '-' and '_', starting with a letter or digit", what)
 	}
 	// Keys that do not belong to the type are errors, not silently
 	// ignored: a half-converted table is a mistake.
 	unused := func(keys map[string]bool) error {
 		for _, k := range []string{"path", "endpoint", "region", "bucket", "prefix", "path-style", "tls", "access-key", "secret-key"} {
 			if keys[k] {
-				return invalid("%s: key %s does not apply to type %q", what, k, t.Type)
+				return invalidKey(k, "%s: key %s does not apply to type %q", what, k, t.Type)
 			}
 		}
 		return nil
@@ -379,10 +399,10 @@ func named(name string, t Target, cfg Config) (Location, error) {
 			return Location{}, err
 		}
 		if t.Path == "" {
-			return Location{}, invalid("%s: type \"fs\" needs path", what)
+			return Location{}, invalidKey("path", "%s: type \"fs\" needs path", what)
 		}
 		if !strings.HasPrefix(t.Path, "/") {
-			return Location{}, invalid("%s: path %q is not absolute", what, t.Path)
+			return Location{}, invalidKey("path", "%s: path %q is not absolute", what, t.Path)
 		}
 		return Location{Kind: FS, Name: name, Path: t.Path}, nil
 	case "s3":
@@ -397,7 +417,11 @@ func named(name string, t Target, cfg Config) (Location, error) {
 		c.PathStyle = t.PathStyle != nil && *t.PathStyle
 		c.Secure = t.TLS == nil || *t.TLS
 		if (t.AccessKey == "") != (t.SecretKey == "") {
-			return Location{}, invalid("%s: give both access-key and secret-key, or neither (to use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", what)
+			given := "access-key"
+			if t.AccessKey == "" {
+				given = "secret-key"
+			}
+			return Location{}, invalidKey(given, "%s: give both access-key and secret-key, or neither (to use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", what)
 		}
 		if t.AccessKey != "" {
 			c.AccessKey, c.SecretKey = t.AccessKey, t.SecretKey
@@ -407,9 +431,9 @@ func named(name string, t Target, cfg Config) (Location, error) {
 		}
 		return Location{Kind: S3, Name: name, S3: c}, nil
 	case "":
-		return Location{}, invalid("%s: no type (want \"fs\" or \"s3\")", what)
+		return Location{}, invalidKey("type", "%s: no type (want \"fs\" or \"s3\")", what)
 	}
-	return Location{}, invalid("%s: type %q: want \"fs\" or \"s3\"", what, t.Type)
+	return Location{}, invalidKey("type", "%s: type %q: want \"fs\" or \"s3\"", what, t.Type)
 }
 
 // Open parses spec and returns its backend. For an fs target the

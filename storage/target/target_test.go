@@ -166,30 +166,36 @@ func TestCheckNamed(t *testing.T) {
 		name string
 		t    target.Target
 		want string
+		key  string // of the KeyError, when want is not ""
 	}{
-		{"ok-fs", target.Target{Type: "fs", Path: "/srv/repo"}, ""},
-		{"ok_s3", target.Target{Type: "s3", Bucket: "repos", TLS: ptr(false)}, ""},
-		{"bad/name", target.Target{Type: "fs", Path: "/x"}, "a target name is"},
-		{"-x", target.Target{Type: "fs", Path: "/x"}, "a target name is"},
-		{"x", target.Target{}, `[target.x]: no type (want "fs" or "s3")`},
-		{"x", target.Target{Type: "gcs"}, `type "gcs"`},
-		{"x", target.Target{Type: "fs"}, `type "fs" needs path`},
-		{"x", target.Target{Type: "fs", Path: "rel/dir"}, `path "rel/dir" is not absolute`},
-		{"x", target.Target{Type: "fs", Path: "/x", Bucket: "b"}, `key bucket does not apply to type "fs"`},
-		{"x", target.Target{Type: "fs", Path: "/x", TLS: ptr(true)}, `key tls does not apply`},
-		{"x", target.Target{Type: "s3", Bucket: "bkt", Path: "/x"}, `key path does not apply to type "s3"`},
-		{"x", target.Target{Type: "s3"}, "[target.x]: no bucket"},
-		{"x", target.Target{Type: "s3", Bucket: "bkt", Endpoint: "http://h"}, "endpoint \"http://h\": give HOST[:PORT] without a scheme"},
-		{"x", target.Target{Type: "s3", Bucket: "bkt", Prefix: "a/../b"}, `prefix "a/../b"`},
-		{"x", target.Target{Type: "s3", Bucket: "bkt", AccessKey: "AK"}, "give both access-key and secret-key"},
-		{"x", target.Target{Type: "s3", Bucket: "bkt", SecretKey: "wJalr"}, "give both access-key and secret-key"},
+		{"ok-fs", target.Target{Type: "fs", Path: "/srv/repo"}, "", ""},
+		{"ok_s3", target.Target{Type: "s3", Bucket: "repos", TLS: ptr(false)}, "", ""},
+		{"bad/name", target.Target{Type: "fs", Path: "/x"}, "a target name is", ""},
+		{"-x", target.Target{Type: "fs", Path: "/x"}, "a target name is", ""},
+		{"x", target.Target{}, `[target.x]: no type (want "fs" or "s3")`, "type"},
+		{"x", target.Target{Type: "gcs"}, `type "gcs"`, "type"},
+		{"x", target.Target{Type: "fs"}, `type "fs" needs path`, "path"},
+		{"x", target.Target{Type: "fs", Path: "rel/dir"}, `path "rel/dir" is not absolute`, "path"},
+		{"x", target.Target{Type: "fs", Path: "/x", Bucket: "b"}, `key bucket does not apply to type "fs"`, "bucket"},
+		{"x", target.Target{Type: "fs", Path: "/x", TLS: ptr(true)}, `key tls does not apply`, "tls"},
+		{"x", target.Target{Type: "s3", Bucket: "bkt", Path: "/x"}, `key path does not apply to type "s3"`, "path"},
+		{"x", target.Target{Type: "s3"}, "[target.x]: no bucket", "bucket"},
+		{"x", target.Target{Type: "s3", Bucket: "bkt", Endpoint: "http://h"}, "endpoint \"http://h\": give HOST[:PORT] without a scheme", "endpoint"},
+		{"x", target.Target{Type: "s3", Bucket: "bkt", Prefix: "a/../b"}, `prefix "a/../b"`, "prefix"},
+		{"x", target.Target{Type: "s3", Bucket: "bkt", AccessKey: "AK"}, "give both access-key and secret-key", "access-key"},
+		{"x", target.Target{Type: "s3", Bucket: "bkt", SecretKey: "wJalr"}, "give both access-key and secret-key", "secret-key"},
 	} {
 		err := target.Check(tc.name, tc.t)
+		var ke *target.KeyError
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("Check(%s, %+v) = %v", tc.name, tc.t, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, target.ErrInvalidSpec)):
 			t.Errorf("Check(%s, %+v) = %v, want an error containing %q", tc.name, tc.t, err, tc.want)
+		case err != nil && !errors.As(err, &ke):
+			t.Errorf("Check(%s, %+v) = %v, which wraps no KeyError", tc.name, tc.t, err)
+		case err != nil && ke.Key != tc.key:
+			t.Errorf("Check(%s, %+v): KeyError.Key = %q, want %q", tc.name, tc.t, ke.Key, tc.key)
 		case err != nil && strings.Contains(err.Error(), "wJalr"):
 			t.Errorf("Check: error shows the secret: %v", err)
 		}

@@ -103,7 +103,7 @@ func runPublish(cmd *cobra.Command, g *globals, f *publishFlags, src, spec strin
 		return withCode(ExitUsage, errors.New("--grace-period and --wait cannot be negative"))
 	case opt.LockTTL < 4*time.Second:
 		return withCode(ExitUsage, errors.New("--lock-ttl must be at least 4s"))
-	case strings.TrimSpace(opt.PackageCacheControl) == "" || strings.ContainsAny(opt.PackageCacheControl, "\r\n"):
+	case !headerValue(opt.PackageCacheControl):
 		return withCode(ExitUsage, fmt.Errorf("--package-cache-control %q is not a header value", opt.PackageCacheControl))
 	}
 	if fi, err := os.Stat(filepath.Join(src, "repodata", "repomd.xml")); err != nil || !fi.Mode().IsRegular() {
@@ -220,18 +220,4 @@ func (f *publishFlags) applyConfig(cmd *cobra.Command, c *fileConfig) {
 	if p.LockTTL != nil && !fl.Changed("lock-ttl") {
 		f.lockTTL = p.LockTTL.d
 	}
-}
-
-// tomlDuration is a duration written as a string in the configuration
-// file: "72h", "90m", "1h30m".
-type tomlDuration struct{ d time.Duration }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (t *tomlDuration) UnmarshalText(b []byte) error {
-	d, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it as a string such as \"72h\" or \"90m\")", b)
-	}
-	t.d = d
-	return nil
 }

@@ -115,15 +115,8 @@ func runSync(cmd *cobra.Command, g *globals, f *syncFlags, args []string) error 
 		jitter = *st.Jitter
 	}
 
-	repos, err := expandRepos(c.Repo)
-	if err != nil {
-		return withCode(ExitUsage, fmt.Errorf("configuration: %w", err))
-	}
 	var selected []expandedRepo
-	for _, r := range repos {
-		if err := r.check(); err != nil {
-			return withCode(ExitUsage, fmt.Errorf("configuration: %w", err))
-		}
+	for _, r := range c.repos {
 		if len(args) == 0 || matchesAny(args, r.Name) {
 			selected = append(selected, r)
 		}
@@ -270,6 +263,9 @@ func buildRepo(ctx context.Context, c *fileConfig, er *expandedRepo, log logrus.
 	md := createrepo.DefaultOptions("")
 	if er.Checksum != "" {
 		md.ChecksumType = er.Checksum
+		if md.ChecksumType == "sha" { // old yum's name, as in createrepo
+			md.ChecksumType = "sha1"
+		}
 	}
 	if er.CompressType != "" {
 		ct, err := compress.ParseType(er.CompressType)

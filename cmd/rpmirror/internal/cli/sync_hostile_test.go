@@ -370,6 +370,24 @@ func hsRewritePrimary(t *testing.T, dir string, data []byte, suffix string) stri
 	return href
 }
 
+// hsSetOpenSize sets the open-size of the upstream's primary record.
+func hsSetOpenSize(t *testing.T, dir string, n int) {
+	t.Helper()
+	mdPath := filepath.Join(dir, "repodata", "repomd.xml")
+	b, err := os.ReadFile(mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, `<data type="primary">`)
+	end := start + strings.Index(s[start:], "</data>")
+	re := regexp.MustCompile(`<open-size>\d+</open-size>`)
+	block := re.ReplaceAllString(s[start:end], "<open-size>"+strconv.Itoa(n)+"</open-size>")
+	if err := os.WriteFile(mdPath, []byte(s[:start]+block+s[end:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hsPrimaryXML returns the upstream's primary.xml decompressed (gz, as
 // createrepo_c 0.17 writes it).
 func hsPrimaryXML(t *testing.T, dir string) []byte {
@@ -564,6 +582,10 @@ func TestSyncHostileUpstream(t *testing.T) {
 					t.Fatal("href not found in primary.xml")
 				}
 				hsRewritePrimary(t, env.dir, hsGzip(t, y), ".gz")
+				// The href is what is hostile here, not the sizes:
+				// open-size fits the new primary (a shorter one
+				// would pass anyway, a longer one fail earlier).
+				hsSetOpenSize(t, env.dir, len(y))
 			},
 			code:  ExitFailure,
 			want:  []string{`rpmirror-hostile-(0:)?1\.0-1\.noarch`, reason},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/sirupsen/logrus"
@@ -43,21 +44,28 @@ func (c *fileConfig) targetConfig(log logrus.FieldLogger) target.Config {
 	return tc
 }
 
-// checkTargets validates every [target.NAME] table, used or not, in name
-// order.
-func (c *fileConfig) checkTargets() error {
+// checkTargets checks every [target.NAME] table, used or not.
+func (c *fileConfig) checkTargets() []configProblem {
+	var probs []configProblem
 	targets := c.targetConfig(nil).Targets
-	names := make([]string, 0, len(targets))
-	for name := range targets {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if err := target.Check(name, targets[name]); err != nil {
-			return err
+	for _, name := range slices.Sorted(maps.Keys(targets)) {
+		err := target.Check(name, targets[name])
+		if err == nil {
+			continue
 		}
+		key, msg := "target."+tomlKey(name), err.Error()
+		var ke *target.KeyError
+		if errors.As(err, &ke) {
+			// Without target.ErrInvalidSpec's words: the line says
+			// where the problem is.
+			msg = ke.Error()
+			if ke.Key != "" {
+				key += "." + tomlKey(ke.Key)
+			}
+		}
+		probs = append(probs, configProblem{key: key, msg: msg})
 	}
-	return nil
+	return probs
 }
 
 // openTarget opens the TARGET argument of a command. A spec that cannot
