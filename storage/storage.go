@@ -144,15 +144,19 @@ type ConditionalPutter interface {
 // copying its bytes (storage/fs: a hard link, when the file is on the
 // same file system).
 //
-// Contract: as Put for atomicity, ordering (durable and visible when it
-// returns) and concurrency. The object then shares the file's storage,
-// so the caller guarantees that the file is never modified in place
-// afterwards (replacing it by a rename or removing it is fine) and that
-// its content is durable; Link does not read it. When the backend
+// Contract: as Put for atomicity and concurrency, but an object stored
+// by Link is visible when Link returns and durable only once a later
+// Flush returns nil: a publisher links a batch, flushes once, and only
+// then writes what names the batch. The object shares the file's
+// storage, so the caller guarantees that the file is never modified in
+// place afterwards (replacing it by a rename or removing it is fine) and
+// that its content is durable; Link does not read it. When the backend
 // cannot link this file, Link stores nothing and returns an error
 // wrapping errors.ErrUnsupported; the caller then uses Put.
 type Linker interface {
 	Link(ctx context.Context, key, path string, size int64, opt PutOptions) error
+	// Flush makes every object linked so far durable.
+	Flush(ctx context.Context) error
 }
 
 // ValidKey reports whether key is a valid object key (see the package

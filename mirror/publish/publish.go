@@ -101,6 +101,10 @@ type Options struct {
 	// hashed again. Leave it off for a tree whose files may be rewritten
 	// in place, which would change the published files with them.
 	Link bool
+	// Primary, when set, is the package list of the source's primary
+	// file as its writer knows it, used instead of parsing that file
+	// when the checksums agree.
+	Primary *KnownPrimary
 	// DryRun reads the source, the state and the target's listing and
 	// reports what would be uploaded and deleted, without writing or
 	// locking anything.
@@ -252,7 +256,7 @@ func (p *publisher) run(ctx context.Context, src string) error {
 		return err
 	}
 	t1 := time.Now()
-	s, err := readSource(ctx, src, p.opt.PackageCacheControl, p.state, p.log)
+	s, err := readSource(ctx, src, p.opt.PackageCacheControl, p.state, p.opt.Primary, p.log)
 	if err != nil {
 		return err
 	}
@@ -611,6 +615,13 @@ func (p *publisher) uploadAll(ctx context.Context, batch []*object) error {
 	p.res.Uploaded += int(uploaded.Load())
 	p.res.Linked = int(p.linked.Load())
 	p.res.BytesUploaded += bytesUp.Load()
+	if l, ok := p.dst.(storage.Linker); ok && p.opt.Link && err == nil {
+		// Linked objects are durable only now; nothing that names
+		// them is written before.
+		if ferr := l.Flush(ctx); ferr != nil {
+			return fmt.Errorf("publish: %w", ferr)
+		}
+	}
 	return err
 }
 

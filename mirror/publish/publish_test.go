@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rpmirror/rpmirror/repodata"
+	"github.com/rpmirror/rpmirror/repodata/compress"
 	"github.com/rpmirror/rpmirror/repodata/createrepo"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
 	"github.com/rpmirror/rpmirror/storage"
@@ -45,7 +46,7 @@ func signRepo(t testing.TB, dir string) {
 // Cache-Control it must be served with.
 func sourceKeys(t testing.TB, dir string, pkgCC string) map[string]string {
 	t.Helper()
-	s, err := readSource(context.Background(), dir, pkgCC, newState(), testLogger(t))
+	s, err := readSource(context.Background(), dir, pkgCC, newState(), nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestConvergesAfterCrash(t *testing.T) {
 			writeRepo(t, src, []rpmtest.Spec{pkg("alpha", "1", "1", 2000), pkg("bravo", "2", "1", 2000), pkg("charlie", "1", "1", 2000)})
 			// The crashed run: every object but repomd.xml uploaded, no
 			// state.
-			s, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), testLogger(t))
+			s, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), nil, testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -512,11 +513,11 @@ func TestPrimaryCache(t *testing.T) {
 		}
 		return d
 	}
-	parsed, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), testLogger(t))
+	parsed, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), nil, testLogger(t))
 	if err != nil || parsed.cached {
 		t.Fatalf("parsed: cached %v, %v", parsed != nil && parsed.cached, err)
 	}
-	cached, err := readSource(ctx, src, DefaultPackageCacheControl, st, testLogger(t))
+	cached, err := readSource(ctx, src, DefaultPackageCacheControl, st, nil, testLogger(t))
 	if err != nil || !cached.cached {
 		t.Fatalf("cached: %v", err)
 	}
@@ -536,7 +537,7 @@ func TestPrimaryCache(t *testing.T) {
 	} {
 		forged, _ := ReadState(ctx, tg.b)
 		edit(forged)
-		s, err := readSource(ctx, src, DefaultPackageCacheControl, forged, testLogger(t))
+		s, err := readSource(ctx, src, DefaultPackageCacheControl, forged, nil, testLogger(t))
 		if err != nil || s.cached {
 			t.Errorf("%s: cached %v, %v", name, s != nil && s.cached, err)
 		}
@@ -544,7 +545,7 @@ func TestPrimaryCache(t *testing.T) {
 
 	// Missing local packages are found through the cache too.
 	os.Remove(filepath.Join(src, filepath.FromSlash(specs[1].RelPath())))
-	if _, err := readSource(ctx, src, DefaultPackageCacheControl, st, testLogger(t)); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), specs[1].RelPath()) {
+	if _, err := readSource(ctx, src, DefaultPackageCacheControl, st, nil, testLogger(t)); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), specs[1].RelPath()) {
 		t.Errorf("missing package with the cache: %v", err)
 	}
 }
@@ -609,5 +610,62 @@ func TestLinkedPublish(t *testing.T) {
 				t.Errorf("%d packages in the source", n)
 			}
 		})
+	}
+}
+
+// A KnownPrimary for the source's primary gives the same publication as
+// parsing it; one for another primary is ignored; one naming a package
+// that is not there fails as the parse would.
+func TestKnownPrimary(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	specs := []rpmtest.Spec{pkg("alpha", "1", "1", 100), pkg("beta", "2", "1", 300)}
+	writeRepo(t, src, specs)
+	parsed, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The list as the syncer would give it, from the primary's packages
+	// (read independently of readSource).
+	known := &KnownPrimary{Checksum: parsed.repomd.Record("primary").Checksum}
+	md := readFile(t, filepath.Join(src, "repodata", "repomd.xml"))
+	rec, _ := repodata.ParseRepomd(bytes.NewReader(md))
+	f, _ := os.Open(filepath.Join(src, filepath.FromSlash(rec.Record("primary").Href)))
+	defer f.Close()
+	zr, _ := compress.NewReader(f, compress.FromFilename(rec.Record("primary").Href), compress.ReaderOptions{})
+	repodata.ReadPrimary(zr, func(p *repodata.Package) error {
+		known.Packages = append(known.Packages, KnownPackage{Href: p.LocationHref, Size: int64(p.PackageSize), Checksum: p.Checksum})
+		return nil
+	})
+	if len(known.Packages) != len(specs) {
+		t.Fatalf("%d packages in primary", len(known.Packages))
+	}
+	describe := func(s *source) []string {
+		var d []string
+		for _, o := range s.objects {
+			d = append(d, fmt.Sprintf("%s %s %d %s %s %v", o.kind, o.key, o.size, o.sha256, o.cacheControl, o.want))
+		}
+		return d
+	}
+	fromKnown, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), known, testLogger(t))
+	if err != nil || !fromKnown.cached {
+		t.Fatalf("known: cached %v, %v", fromKnown != nil && fromKnown.cached, err)
+	}
+	if a, b := describe(parsed), describe(fromKnown); !slices.Equal(a, b) {
+		t.Errorf("the known list gives another publication:\n%v\n%v", a, b)
+	}
+	if !slices.Equal(parsed.primary.Packages, fromKnown.primary.Packages) {
+		t.Errorf("primary cache %v, want %v", fromKnown.primary.Packages, parsed.primary.Packages)
+	}
+
+	other := *known
+	other.Checksum.Value = strings.Repeat("0", 64)
+	if s, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), &other, testLogger(t)); err != nil || s.cached {
+		t.Errorf("known list of another primary: cached %v, %v", s != nil && s.cached, err)
+	}
+
+	os.Remove(filepath.Join(src, filepath.FromSlash(known.Packages[1].Href)))
+	if _, err := readSource(ctx, src, DefaultPackageCacheControl, newState(), known, testLogger(t)); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), known.Packages[1].Href) {
+		t.Errorf("missing package with a known list: %v", err)
 	}
 }

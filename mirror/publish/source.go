@@ -84,7 +84,8 @@ type source struct {
 	external int
 	packages int
 	// primary is the package list, for the state's cache; cached says it
-	// came from the cache rather than from parsing the primary file.
+	// came from the cache or a KnownPrimary rather than from parsing the
+	// primary file.
 	primary *PrimaryCache
 	cached  bool
 }
@@ -126,9 +127,9 @@ func sameDigests(a, b []digest) bool {
 // checks that every file they name is present with the size they give.
 // It does not read the packages: their checksums are verified while they
 // are uploaded (or hashed, for those whose checksum is not a SHA-256).
-// When st's primary cache is for the same primary, the package list is
-// taken from st instead of parsing the primary file again.
-func readSource(ctx context.Context, dir string, packageCacheControl string, st *State, log logrus.FieldLogger) (*source, error) {
+// When st's primary cache, or else known, is for the same primary, the
+// package list is taken from there instead of parsing the primary file.
+func readSource(ctx context.Context, dir string, packageCacheControl string, st *State, known *KnownPrimary, log logrus.FieldLogger) (*source, error) {
 	s := &source{dir: dir, byKey: map[string]*object{}}
 	repomdData, err := readSmall(filepath.Join(dir, filepath.FromSlash(repomdKey)), maxRepomdSize)
 	if err != nil {
@@ -150,6 +151,12 @@ func readSource(ctx context.Context, dir string, packageCacheControl string, st 
 	cached, err := s.fromCache(primary, packageCacheControl, st)
 	if err != nil {
 		return nil, err
+	}
+	if !cached && known != nil && known.Checksum.Type == primary.Checksum.Type && strings.EqualFold(known.Checksum.Value, primary.Checksum.Value) {
+		if err := s.fromKnown(primary, known, packageCacheControl); err != nil {
+			return nil, err
+		}
+		cached = true
 	}
 	if !cached {
 		if err := s.readPrimary(ctx, primary, packageCacheControl, log); err != nil {
@@ -234,6 +241,48 @@ func (s *source) fromCache(rec *repodata.Record, packageCacheControl string, st 
 	s.primary = c
 	s.cached = true
 	return true, nil
+}
+
+// KnownPrimary is the package list of a primary file as the program
+// that wrote it knows it (the syncer, from the packages it verified):
+// publishing then does not parse the primary file again.
+type KnownPrimary struct {
+	// Checksum is the primary record's checksum in repomd.xml; the list
+	// is used only for the primary that has it.
+	Checksum repodata.Checksum
+	// Packages in document order; none has an xml:base.
+	Packages []KnownPackage
+}
+
+// KnownPackage is one package of a KnownPrimary.
+type KnownPackage struct {
+	Href     string
+	Size     int64
+	Checksum repodata.Checksum // its pkgid, as primary gives it
+}
+
+// fromKnown adds the packages of a KnownPrimary, checking them and their
+// local files as readPrimary does.
+func (s *source) fromKnown(rec *repodata.Record, k *KnownPrimary, packageCacheControl string) error {
+	pc := &PrimaryCache{Checksum: rec.Checksum.Type + ":" + strings.ToLower(rec.Checksum.Value), Packages: make([]string, 0, len(k.Packages))}
+	for _, p := range k.Packages {
+		if p.Size <= 0 || p.Size > 1<<62 {
+			return fmt.Errorf("%w: package %s: size %d out of range", ErrSource, p.Href, p.Size)
+		}
+		o, err := s.localObject(p.Href, p.Size, p.Checksum, "package named by primary")
+		if err != nil {
+			return err
+		}
+		o.kind = kindPackage
+		o.cacheControl = packageCacheControl
+		if err := s.add(o); err != nil {
+			return err
+		}
+		pc.Packages = append(pc.Packages, o.key)
+	}
+	s.primary = pc
+	s.cached = true
+	return nil
 }
 
 // readPrimary adds every package of the primary record, checking the

@@ -148,3 +148,51 @@ func TestSyncCatalogLost(t *testing.T) {
 		t.Errorf("index not rewritten: %v", err)
 	}
 }
+
+// The index gives back every package exactly: the metadata rendered from
+// a package read back equals that rendered from the parse.
+func TestCatalogIndexRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	c, err := openCatalog(dir, "sha256-cl10", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []catalogEntry
+	for _, spec := range append(rpmtest.Cases(), rpmtest.Demo()...) {
+		b, err := rpmtest.Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg, err := readPkg(b)
+		if err != nil {
+			continue // the catalogue's unreadable cases
+		}
+		pkg.LocationHref = "Packages/" + spec.RelPath()
+		pkg.FileTime = 1700000000
+		entries = append(entries, catalogEntry{Sum: pkg.Checksum.Value, Pkg: pkg})
+	}
+	if len(entries) < 20 {
+		t.Fatalf("only %d packages", len(entries))
+	}
+	if err := c.commit(entries); err != nil {
+		t.Fatal(err)
+	}
+	c.close()
+	c, err = openCatalog(dir, "sha256-cl10", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		got := c.pkg(e.Sum)
+		if got == nil {
+			t.Errorf("%s: not in the index", e.Pkg.NEVRA())
+			continue
+		}
+		for _, k := range []repodata.Kind{repodata.Primary, repodata.Filelists, repodata.Other} {
+			want, have := k.AppendPackage(nil, e.Pkg), k.AppendPackage(nil, got)
+			if !bytes.Equal(want, have) {
+				t.Errorf("%s: %s differs after the index:\n%s\n%s", e.Pkg.NEVRA(), k, want, have)
+			}
+		}
+	}
+}

@@ -314,10 +314,13 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 		return s.dryRun(r, cands, pl, cat, res)
 	}
 
+	tFetch := time.Now()
 	pkgs, err := s.fetchAll(ctx, r, cands, pl, cat, res, log)
 	if err != nil {
 		return res, err
 	}
+	log.WithFields(logrus.Fields{"fetched": res.Fetched, "reused": res.Reused, "failed": len(res.Failed),
+		"bytes": res.Bytes, "seconds": time.Since(tFetch).Seconds()}).Info("packages in the pool")
 	entries := make([]catalogEntry, len(pkgs))
 	for i, p := range pkgs {
 		entries[i] = catalogEntry{Sum: p.sum, ID: p.id, Pkg: p.pkg}
@@ -326,10 +329,11 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 		return res, err
 	}
 	tree := filepath.Join(s.repoDir(r.Name), "tree")
+	var known *publish.KnownPrimary
 	if vb != nil {
 		err = vb.buildTree(ctx, tree, pkgs, pl, res, log)
 	} else {
-		err = s.regenerate(ctx, r, tree, pkgs, pl, log)
+		known, err = s.regenerate(ctx, r, tree, pkgs, pl, log)
 	}
 	if err != nil {
 		return res, err
@@ -340,6 +344,7 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	// file system takes them as links.
 	po := r.Publish
 	po.Link = true
+	po.Primary = known
 	for _, t := range r.Targets {
 		pres, err := publish.Publish(ctx, tree, t.Backend, po, log.WithField("target", t.Name))
 		if err != nil {
@@ -558,15 +563,18 @@ func (s *Syncer) fetchAll(ctx context.Context, r *Repo, cands []srcCandidate, pl
 // buildTree makes the local repository tree: every package hard-linked
 // from the pool at its href, nothing else outside repodata/, and
 // metadata written from the parses taken at fetch time.
-func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, additional []createrepo.AdditionalFile, log logrus.FieldLogger) error {
+//
+// It returns the package list of the primary it wrote, which spares
+// publish parsing it again.
+func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, additional []createrepo.AdditionalFile, log logrus.FieldLogger) (*publish.KnownPrimary, error) {
 	if err := os.MkdirAll(tree, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	want := map[string]string{}
 	for _, p := range pkgs {
 		want[p.href] = pl.path(p.sum)
 		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
-			return fmt.Errorf("tree: %w", err)
+			return nil, fmt.Errorf("tree: %w", err)
 		}
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return createrepo.HrefLess(pkgs[i].href, pkgs[j].href) })
@@ -578,7 +586,8 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 		o.Now = time.Now
 	}
 	i := 0
-	_, err := createrepo.WriteEntries(ctx, o, len(pkgs), func() (*createrepo.Entry, error) {
+	known := &publish.KnownPrimary{Packages: make([]publish.KnownPackage, 0, len(pkgs))}
+	res, err := createrepo.WriteEntries(ctx, o, len(pkgs), func() (*createrepo.Entry, error) {
 		if i == len(pkgs) {
 			return nil, io.EOF
 		}
@@ -587,10 +596,16 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 		pkg := *p.pkg
 		pkg.LocationHref = p.href
 		pkg.LocationBase = ""
+		known.Packages = append(known.Packages, publish.KnownPackage{Href: p.href, Size: int64(pkg.PackageSize), Checksum: pkg.Checksum})
 		return createrepo.NewEntry(&pkg), nil
 	}, log)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if rec := res.Repomd.Record("primary"); rec != nil && res.Packages == len(known.Packages) && res.Dropped == 0 && len(res.Failed) == 0 {
+		known.Checksum = rec.Checksum
+	} else {
+		known = nil // what was written is not exactly the list: publish parses it
 	}
 	// Packages that left the repository go only after the new metadata
 	// no longer names them.
@@ -603,15 +618,15 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	for _, href := range stale {
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
-	return nil
+	return known, nil
 }
 
 // regenerate writes the tree of a regenerate run, with the sources'
 // additional records.
-func (s *Syncer) regenerate(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) error {
+func (s *Syncer) regenerate(ctx context.Context, r *Repo, tree string, pkgs []pooled, pl *pool, log logrus.FieldLogger) (*publish.KnownPrimary, error) {
 	additional, err := s.fetchAdditional(ctx, r, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return s.buildTree(ctx, r, tree, pkgs, pl, additional, log)
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,11 @@ type Backend struct {
 	// never relies on a directory that another Put created but has not
 	// yet made durable by syncing its parent.
 	mkdirMu sync.Mutex
+
+	// unsynced are the directories that Link changed since the last
+	// Flush.
+	unsyncedMu sync.Mutex
+	unsynced   map[string]bool
 }
 
 var (
@@ -175,8 +181,10 @@ func (b *Backend) put(ctx context.Context, key string, r io.ReadSeeker, size int
 
 // Link implements storage.Linker: the file is hard-linked under a
 // temporary name in the key's directory, given the SHA-256 attribute
-// and the published mode, renamed over the key, and the directory
-// synced. The file's inode is shared, so its mode and attribute change
+// and the published mode, and renamed over the key; the directory is
+// synced by the next Flush, once for all the links made in it (a
+// directory sync per package was most of the time of publishing a
+// synced repository). The file's inode is shared, so its mode and attribute change
 // for every name it has. A file on another file system, or a file
 // system without hard links, is errors.ErrUnsupported.
 func (b *Backend) Link(ctx context.Context, key, path string, size int64, opt storage.PutOptions) error {
@@ -231,10 +239,47 @@ func (b *Backend) Link(ctx context.Context, key, path string, size int64, opt st
 		os.Remove(tmp)
 		return fmt.Errorf("fs: link %s: %w", key, err)
 	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("fs: link %s: %w", key, err)
+	b.unsyncedMu.Lock()
+	if b.unsynced == nil {
+		b.unsynced = map[string]bool{}
+	}
+	b.unsynced[dir] = true
+	b.unsyncedMu.Unlock()
+	return nil
+}
+
+// Flush implements storage.Linker: it syncs each directory that Link
+// changed, and the linked files' inodes (their link counts and
+// attributes) with them.
+func (b *Backend) Flush(ctx context.Context) error {
+	b.unsyncedMu.Lock()
+	dirs := b.unsynced
+	b.unsynced = nil
+	b.unsyncedMu.Unlock()
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := ctx.Err(); err != nil {
+			b.requeue(dirs)
+			return fmt.Errorf("fs: flush: %w", err)
+		}
+		if err := syncDir(d); err != nil {
+			b.requeue(dirs)
+			return fmt.Errorf("fs: flush: %w", err)
+		}
+		delete(dirs, d)
 	}
 	return nil
+}
+
+// requeue puts back directories a failed Flush did not sync.
+func (b *Backend) requeue(dirs map[string]bool) {
+	b.unsyncedMu.Lock()
+	defer b.unsyncedMu.Unlock()
+	if b.unsynced == nil {
+		b.unsynced = map[string]bool{}
+	}
+	for d := range dirs {
+		b.unsynced[d] = true
+	}
 }
 
 // finishLink gives a linked file the SHA-256 attribute and the mode of a

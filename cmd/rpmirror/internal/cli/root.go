@@ -130,6 +130,10 @@ func isUsageError(err error) bool {
 	return false
 }
 
+// logTimeFormat is RFC 3339 with milliseconds: the phases of a sync or a
+// publish are often shorter than a second.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
 // logger builds the logrus logger every command passes down. quiet and
 // verbose are createrepo_c's -q and -v, which override --log-level.
 func (g *globals) logger(quiet, verbose bool) (*logrus.Logger, error) {
@@ -148,14 +152,14 @@ func (g *globals) logger(quiet, verbose bool) (*logrus.Logger, error) {
 	log.SetLevel(lvl)
 	switch g.logFormat {
 	case "json":
-		log.SetFormatter(&logrus.JSONFormatter{})
+		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTimeFormat})
 	case "text":
-		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTimeFormat})
 	case "auto":
 		if g.stderrIsTerminal() {
-			log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+			log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTimeFormat})
 		} else {
-			log.SetFormatter(&logrus.JSONFormatter{})
+			log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTimeFormat})
 		}
 	default:
 		return nil, withCode(ExitUsage, fmt.Errorf("--log-format must be text, json or auto, not %q", g.logFormat))
