@@ -156,19 +156,13 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 		}
 	}
 	// The RPM is parsed from the same bytes as they are hashed and
-	// written, through a pipe: the one and only read of the package.
-	pr, pw := io.Pipe()
-	type parsed struct {
-		pkg *repodata.Package
-		err error
+	// written, pushed to an rpmfile.Writer: the one and only read of the
+	// package, with no goroutine and no copy in between.
+	parser, err := rpmfile.NewWriter(p.parse)
+	if err != nil {
+		return nil, "", err
 	}
-	done := make(chan parsed, 1)
-	go func() {
-		pkg, err := rpmfile.Read(pr, p.parse)
-		pr.CloseWithError(err) // a parse error stops the download
-		done <- parsed{pkg, err}
-	}()
-	sinks := []io.Writer{pw}
+	sinks := []io.Writer{parser}
 	if sha != nil {
 		sinks = append(sinks, sha)
 	}
@@ -192,13 +186,12 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	if ferr == nil {
 		ferr = src.Fetch(ctx, c, offset, w)
 	}
-	pw.CloseWithError(ferr)
-	res := <-done
+	pkg, perr := parser.Package()
 
 	switch {
-	case ferr != nil && res.err != nil && errors.Is(ferr, res.err):
+	case ferr != nil && perr != nil && errors.Is(ferr, perr):
 		// The parser gave up first and the download stopped because of it.
-		return nil, "", fmt.Errorf("%s: %w", c.Href, res.err)
+		return nil, "", fmt.Errorf("%s: %w", c.Href, perr)
 	case ferr != nil:
 		keep = !errors.Is(ferr, source.ErrVerify)
 		return nil, "", fmt.Errorf("%s: %w", c.Href, ferr)
@@ -210,12 +203,12 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 	switch {
 	case sha != nil:
 		sum = hex.EncodeToString(sha.Sum(nil))
-	case res.err == nil:
-		sum = res.pkg.Checksum.Value
+	case perr == nil:
+		sum = pkg.Checksum.Value
 	default:
 		// Every byte arrived but they are no RPM: whatever their
 		// checksum, they are not published.
-		return nil, "", fmt.Errorf("%s: %w", c.Href, res.err)
+		return nil, "", fmt.Errorf("%s: %w", c.Href, perr)
 	}
 	if want := c.Checksum.Value; want != "" {
 		got := sum
@@ -226,13 +219,12 @@ func (p *pool) ingest(ctx context.Context, src source.Source, c *source.Candidat
 			return nil, "", fmt.Errorf("%w: %s: %s checksum %s, the source said %s", source.ErrVerify, c.Href, c.Checksum.Type, got, want)
 		}
 	}
-	if res.err != nil {
-		return nil, "", fmt.Errorf("%s: %w", c.Href, res.err)
+	if perr != nil {
+		return nil, "", fmt.Errorf("%s: %w", c.Href, perr)
 	}
 	if err := f.Sync(); err != nil {
 		return nil, "", err
 	}
-	pkg := res.pkg
 	if fi, err := f.Stat(); err == nil {
 		pkg.FileTime = fi.ModTime().Unix()
 	}

@@ -122,6 +122,12 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 		}
 	}
 
+	return finish(ld, sig, hdr, opt, typ, h, hr.n)
+}
+
+// finish builds the package from its parsed headers, the hash of all its
+// bytes and their count, and checks the size.
+func finish(ld lead, sig, hdr *rawHeader, opt Options, typ string, h hash.Hash, size int64) (*repodata.Package, error) {
 	p, err := buildPackage(ld, sig, hdr, opt)
 	if err != nil {
 		return nil, err
@@ -129,7 +135,7 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	p.HeaderStart = uint64(leadSize + sig.size)
 	p.HeaderEnd = p.HeaderStart + uint64(hdr.size)
 	p.Checksum = repodata.Checksum{Type: typ, Value: fmt.Sprintf("%x", h.Sum(nil))}
-	p.PackageSize = uint64(hr.n)
+	p.PackageSize = uint64(size)
 	if p.HeaderEnd > p.PackageSize {
 		return nil, fmt.Errorf("%w: header ends at byte %d but the file has %d bytes", ErrMalformed, p.HeaderEnd, p.PackageSize)
 	}
