@@ -45,3 +45,26 @@ func TestMetrics(t *testing.T) {
 		t.Error("a failed run set the last success time")
 	}
 }
+
+// Repository names are label values: any of them, quotes and
+// backslashes included, gives a valid exposition (the library panics
+// on an invalid metric name).
+func TestMetricsEscapeLabels(t *testing.T) {
+	m := New(nil)
+	name := `odd"repo\name`
+	m.PackageFetched(name, 1)
+	m.SyncFinished(name, time.Second, nil)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if want := `rpmirror_packages_fetched_total{repo="odd\"repo\\name"} 1`; !strings.Contains(string(b), want) {
+		t.Errorf("metrics lack %s:\n%s", want, b)
+	}
+	if !strings.Contains(string(b), "# TYPE rpmirror_packages_fetched_total counter") {
+		t.Error("no TYPE line")
+	}
+}

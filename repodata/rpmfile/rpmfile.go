@@ -59,7 +59,7 @@ type Options struct {
 // headers in one fill; payloads are hashed in payloadBufSize reads.
 const (
 	headerBufSize  = 64 << 10
-	payloadBufSize = 256 << 10
+	payloadBufSize = 128 << 10
 )
 
 var (
