@@ -74,7 +74,7 @@ func WriteEntries(ctx context.Context, o Options, count int, next func() (*Entry
 	if err != nil {
 		return nil, err
 	}
-	seen := make(map[string]struct{}, count)
+	seen := newNEVRASet(count)
 	for {
 		if err := ctx.Err(); err != nil {
 			rs.abort()
@@ -88,11 +88,9 @@ func WriteEntries(ctx context.Context, o Options, count int, next func() (*Entry
 			rs.abort()
 			return nil, err
 		}
-		if _, dup := seen[e.NEVRA]; dup {
+		if !seen.add(e.NEVRA) {
 			r.res.Duplicates++
 			log.WithFields(logrus.Fields{"pkg": e.Href, "nevra": e.NEVRA}).Warn("duplicate NEVRA: another package already has it")
-		} else {
-			seen[e.NEVRA] = struct{}{}
 		}
 		for i := range rs {
 			b := getBuf()

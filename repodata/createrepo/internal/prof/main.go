@@ -24,7 +24,8 @@ func main() {
 	if len(os.Args) > 4 {
 		runtime.MemProfileRate = 4096
 		go func() {
-			time.Sleep(600 * time.Millisecond)
+			d, _ := time.ParseDuration(os.Getenv("PROF_HEAP_AT"))
+			time.Sleep(max(d, 600*time.Millisecond))
 			h, _ := os.Create(os.Args[4])
 			pprof.Lookup("heap").WriteTo(h, 0)
 			h.Close()
