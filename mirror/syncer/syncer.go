@@ -314,6 +314,13 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 		return s.dryRun(r, cands, pl, cat, res)
 	}
 
+	tree := filepath.Join(s.repoDir(r.Name), "tree")
+	var stage *recordStage
+	if vb != nil {
+		// The upstream's metadata files come while the packages do.
+		stage = vb.startStaging(ctx, filepath.Join(tree, "repodata"))
+		defer stage.discard()
+	}
 	tFetch := time.Now()
 	pkgs, err := s.fetchAll(ctx, r, cands, pl, cat, res, log)
 	if err != nil {
@@ -328,10 +335,9 @@ func (s *Syncer) Sync(ctx context.Context, r *Repo) (res *Result, err error) {
 	if err := cat.commit(entries); err != nil {
 		return res, err
 	}
-	tree := filepath.Join(s.repoDir(r.Name), "tree")
 	var known *publish.KnownPrimary
 	if vb != nil {
-		err = vb.buildTree(ctx, tree, pkgs, pl, res, log)
+		known, err = vb.buildTree(ctx, tree, pkgs, pl, res, stage, log)
 	} else {
 		known, err = s.regenerate(ctx, r, tree, pkgs, pl, log)
 	}

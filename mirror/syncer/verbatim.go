@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/rpmirror/rpmirror/mirror/publish"
 	"github.com/rpmirror/rpmirror/mirror/source"
 	"github.com/rpmirror/rpmirror/repodata"
 )
@@ -62,6 +65,10 @@ func checkMode(r *Repo) error {
 type verbatim struct {
 	source string
 	up     *source.Upstream
+	// cands are the packages mirrored, in the upstream primary's order;
+	// external counts those left to their xml:base.
+	cands    []srcCandidate
+	external int
 	// records are those whose files go into repodata/: every record but
 	// those with an xml:base, which clients fetch from there.
 	records []*repodata.Record
@@ -121,6 +128,7 @@ func (s *Syncer) prepareVerbatim(ctx context.Context, r *Repo, cands []srcCandid
 	if external > 0 {
 		log.WithFields(logrus.Fields{"source": ns.Name, "packages": external}).Info("packages with an xml:base are fetched by clients from there; not mirrored")
 	}
+	v.cands, v.external = out, external
 
 	if s.opt.DryRun {
 		dir := filepath.Join(s.repoDir(r.Name), "tree", "repodata")
@@ -197,62 +205,39 @@ func (v *verbatim) strays(dir string) []string {
 // package that could not be mirrored fails the run before anything in
 // the tree changes: publishing would expose a repomd.xml naming a
 // missing file.
-func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl *pool, res *Result, log logrus.FieldLogger) error {
+func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl *pool, res *Result, stage *recordStage, log logrus.FieldLogger) (*publish.KnownPrimary, error) {
 	if len(res.Failed) > 0 {
-		return unmirrored(res.Failed)
+		return nil, unmirrored(res.Failed)
 	}
 	dir := filepath.Join(tree, "repodata")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("tree: %w", err)
-	}
 	want := map[string]bool{}
 	for _, p := range pkgs {
 		want[p.href] = true
 		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
-			return fmt.Errorf("tree: %w", err)
+			return nil, fmt.Errorf("tree: %w", err)
 		}
 	}
-
-	// New files are staged under hidden names first: with simple (not
-	// checksum-named) upstream names, a new file would otherwise replace
-	// one the tree's current repomd.xml names before it is known that
-	// every other record can be fetched.
-	staged := map[string]string{}
-	defer func() {
-		for _, tmp := range staged {
-			os.Remove(tmp)
-		}
-	}()
-	fetched, kept := 0, 0
-	for _, rec := range v.records {
-		if hasRecordFile(dir, rec) {
-			kept++
-			continue
-		}
-		tmp := filepath.Join(dir, verbatimStage+filepath.Base(rec.Href))
-		staged[rec.Href] = tmp
-		if err := fetchTo(ctx, tmp, func(w io.Writer) error { return v.fetchRecord(ctx, rec, w) }); err != nil {
-			return fmt.Errorf("source %s: %w", v.source, err)
-		}
-		fetched++
+	fetched, kept, err := stage.wait()
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", v.source, err)
 	}
-	for href, tmp := range staged {
+	for href, tmp := range stage.staged {
 		if err := os.Rename(tmp, filepath.Join(dir, filepath.Base(href))); err != nil {
-			return fmt.Errorf("tree: %w", err)
+			return nil, fmt.Errorf("tree: %w", err)
 		}
-		delete(staged, href)
+		delete(stage.staged, href)
 	}
 
 	asc := filepath.Join(dir, "repomd.xml.asc")
 	if v.up.RepomdAsc != nil {
 		if err := writeIfChanged(asc, v.up.RepomdAsc); err != nil {
-			return fmt.Errorf("tree: %w", err)
+			return nil, fmt.Errorf("tree: %w", err)
 		}
 	} else if err := os.Remove(asc); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("tree: %w", err)
+		return nil, fmt.Errorf("tree: %w", err)
 	}
 	if err := writeIfChanged(filepath.Join(dir, "repomd.xml"), v.up.RepomdXML); err != nil {
-		return fmt.Errorf("tree: %w", err)
+		return nil, fmt.Errorf("tree: %w", err)
 	}
 	log.WithFields(logrus.Fields{"source": v.source, "records": len(v.records), "fetched": fetched, "kept": kept,
 		"signed": v.up.RepomdAsc != nil}).Info("upstream metadata copied")
@@ -273,7 +258,92 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 	for _, href := range stale {
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
-	return nil
+	return v.known(pkgs), nil
+}
+
+// known returns the package list of the upstream's primary, which the
+// candidates are in document order, for publish not to parse it again;
+// nil when some package has an xml:base (publish leaves those out, and
+// counts them).
+func (v *verbatim) known(pkgs []pooled) *publish.KnownPrimary {
+	rec := v.up.Repomd.Record("primary")
+	if rec == nil || v.external > 0 || len(pkgs) != len(v.cands) {
+		return nil
+	}
+	k := &publish.KnownPrimary{Checksum: rec.Checksum, Packages: make([]publish.KnownPackage, len(v.cands))}
+	for i, c := range v.cands {
+		if c.Package == nil || c.Package.PackageSize == 0 {
+			return nil // publish's own reading handles what this cannot
+		}
+		k.Packages[i] = publish.KnownPackage{Href: c.Href, Size: int64(c.Package.PackageSize), Checksum: c.Package.Checksum}
+	}
+	return k
+}
+
+// recordStage fetches the record files a verbatim run lacks into hidden
+// names in repodata/, in parallel and while the packages are fetched.
+type recordStage struct {
+	done    chan struct{}
+	staged  map[string]string // href -> staged file, once done
+	fetched int
+	kept    int
+	err     error
+}
+
+// startStaging starts fetching the records dir does not hold yet.
+//
+// New files are staged under hidden names first: with simple (not
+// checksum-named) upstream names, a new file would otherwise replace one
+// the tree's current repomd.xml names before it is known that every
+// other record can be fetched.
+func (v *verbatim) startStaging(ctx context.Context, dir string) *recordStage {
+	st := &recordStage{done: make(chan struct{}), staged: map[string]string{}}
+	go func() {
+		defer close(st.done)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			st.err = fmt.Errorf("tree: %w", err)
+			return
+		}
+		var mu sync.Mutex
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(4)
+		for _, rec := range v.records {
+			if hasRecordFile(dir, rec) {
+				st.kept++
+				continue
+			}
+			tmp := filepath.Join(dir, verbatimStage+filepath.Base(rec.Href))
+			mu.Lock()
+			st.staged[rec.Href] = tmp
+			mu.Unlock()
+			g.Go(func() error {
+				if err := fetchTo(gctx, tmp, func(w io.Writer) error { return v.fetchRecord(gctx, rec, w) }); err != nil {
+					return err
+				}
+				mu.Lock()
+				st.fetched++
+				mu.Unlock()
+				return nil
+			})
+		}
+		st.err = g.Wait()
+	}()
+	return st
+}
+
+// wait waits for the staging and returns its counts.
+func (st *recordStage) wait() (fetched, kept int, err error) {
+	<-st.done
+	return st.fetched, st.kept, st.err
+}
+
+// discard waits for the staging and removes what was staged and not
+// taken: a failed run leaves no hidden files behind.
+func (st *recordStage) discard() {
+	<-st.done
+	for _, tmp := range st.staged {
+		os.Remove(tmp)
+	}
 }
 
 // fetchRecord writes rec's file to w after checking its size and
