@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/rpmirror/rpmirror/repodata"
 )
@@ -24,8 +25,9 @@ type Writer struct {
 	h   hash.Hash
 	n   int64
 
-	buf  []byte // the file's first bytes, until the headers are parsed
-	need int    // bytes the headers are known to take at least
+	buf  []byte  // the file's first bytes, until the headers are parsed
+	bufp *[]byte // buf's pooled backing array
+	need int     // bytes the headers are known to take at least
 
 	parsed        bool
 	ld            lead
@@ -61,13 +63,24 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	w.h.Write(p)
 	w.n += int64(len(p))
-	if w.parsed {
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	if err := w.advance(); err != nil {
-		w.err = err
-		return 0, err
+	// Only the headers are buffered: what advance says they need, no
+	// more (a download written in 128 KiB chunks would otherwise copy
+	// the start of every payload).
+	for q := p; !w.parsed && len(q) > 0; {
+		if w.bufp == nil {
+			w.bufp = headerBufs.Get().(*[]byte)
+			w.buf = (*w.bufp)[:0]
+		}
+		k := min(len(q), w.need-len(w.buf))
+		if k <= 0 {
+			k = len(q) // cannot happen: advance raises need past buf
+		}
+		w.buf = append(w.buf, q[:k]...)
+		q = q[k:]
+		if err := w.advance(); err != nil {
+			w.err = err
+			return 0, err
+		}
 	}
 	return len(p), nil
 }
@@ -105,7 +118,7 @@ func (w *Writer) advance() error {
 			return err
 		}
 		w.ld, w.sig, w.hdr, w.parsed = ld, sig, hdr, true
-		w.buf = nil
+		w.releaseBuf() // the headers copied what they keep
 		return nil
 	}
 	return nil
@@ -159,6 +172,21 @@ func (w *Writer) Package() (*repodata.Package, error) {
 	default:
 		w.pkg, w.pkgErr = finish(w.ld, w.sig, w.hdr, w.opt, w.typ, w.h, w.n)
 	}
-	w.buf = nil
+	w.releaseBuf()
 	return w.pkg, w.pkgErr
+}
+
+// headerBufs hold the headers of packages being pushed to Writers, as
+// Read's bufio readers are pooled: one allocation per package otherwise.
+var headerBufs = sync.Pool{New: func() any { b := make([]byte, 0, headerBufSize); return &b }}
+
+func (w *Writer) releaseBuf() {
+	if w.bufp != nil {
+		if cap(w.buf) <= 1<<20 { // one huge header must not pin its buffer
+			*w.bufp = w.buf[:0]
+			headerBufs.Put(w.bufp)
+		}
+		w.bufp = nil
+	}
+	w.buf = nil
 }
