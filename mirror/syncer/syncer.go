@@ -55,7 +55,8 @@ type NamedSource struct {
 
 // Target is a place a repository is published to.
 type Target struct {
-	Name    string
+	Name string
+	// Backend may be nil in a dry run, which publishes nothing.
 	Backend storage.Backend
 }
 
@@ -588,6 +589,10 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	o.OutputDir = tree
 	o.InputDir = tree
 	o.Additional = append(o.Additional, additional...)
+	// The sources' records are all in Additional: one that upstream
+	// dropped (an updateinfo withdrawn) must leave with it, not be
+	// carried from the tree's previous metadata.
+	o.KeepAllMetadata = false
 	if o.Now == nil {
 		o.Now = time.Now
 	}

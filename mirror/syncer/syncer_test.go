@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -333,5 +334,84 @@ func TestSyncRefusesSuddenlyEmpty(t *testing.T) {
 	}
 	if got := publishedPackages(t, target); len(got) != 0 {
 		t.Errorf("forced: %v", got)
+	}
+}
+
+// addSource is a memSource with additional records (comps, updateinfo).
+type addSource struct {
+	*memSource
+	mu   sync.Mutex
+	recs map[string][]byte // type -> content
+}
+
+func (a *addSource) Additional(ctx context.Context) ([]repodata.Record, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []repodata.Record
+	for _, typ := range []string{"group", "updateinfo"} {
+		b, ok := a.recs[typ]
+		if !ok {
+			continue
+		}
+		sum := sha256.Sum256(b)
+		out = append(out, repodata.Record{Type: typ, Href: "repodata/" + typ + ".xml", Size: int64(len(b)), OpenSize: -1,
+			Checksum: repodata.Checksum{Type: "sha256", Value: hex.EncodeToString(sum[:])}})
+	}
+	return out, nil
+}
+
+func (a *addSource) FetchAdditional(ctx context.Context, rec *repodata.Record, w io.Writer) error {
+	a.mu.Lock()
+	b := a.recs[rec.Type]
+	a.mu.Unlock()
+	_, err := w.Write(b)
+	return err
+}
+
+// A record the source withdraws (an updateinfo pulled upstream) leaves
+// the published metadata with it; one it keeps stays.
+func TestSyncAdditionalWithdrawn(t *testing.T) {
+	src := &addSource{memSource: newMemSource(t, rpmtest.Demo()[:2]), recs: map[string][]byte{
+		"group":      []byte(`<?xml version="1.0"?><comps></comps>`),
+		"updateinfo": []byte(`<?xml version="1.0"?><updates></updates>`),
+	}}
+	target := t.TempDir()
+	s, err := New(Options{CacheDir: t.TempDir()}, testLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := newRepo(t, src.memSource, target)
+	repo.Sources = []NamedSource{{"mem", src}}
+	types := func() []string {
+		b, err := os.ReadFile(filepath.Join(target, "repodata", "repomd.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := repodata.ParseRepomd(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range md.Records {
+			out = append(out, r.Type)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if _, err := s.Sync(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); !slices.Contains(got, "updateinfo") || !slices.Contains(got, "group") {
+		t.Fatalf("first sync published %v", got)
+	}
+	src.mu.Lock()
+	delete(src.recs, "updateinfo")
+	src.mu.Unlock()
+	src.memSource.fpSuffix = "-updateinfo-withdrawn"
+	if _, err := s.Sync(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(); slices.Contains(got, "updateinfo") || !slices.Contains(got, "group") {
+		t.Errorf("after the updateinfo was withdrawn: %v", got)
 	}
 }

@@ -663,3 +663,20 @@ func TestNewErrors(t *testing.T) {
 		t.Error("nil logger accepted")
 	}
 }
+
+// Additional leaves out every form of the package metadata, createrepo_c
+// 1.x's filelists_ext included: a mirror that regenerates those must not
+// carry the upstream's.
+func TestSnapshotAdditionalTypes(t *testing.T) {
+	md := &repodata.Repomd{}
+	for _, typ := range []string{"primary", "filelists", "other", "primary_db", "other_zck", "filelists_ext", "filelists_ext_zck", "group", "group_gz", "updateinfo_zck", "modules"} {
+		md.Records = append(md.Records, repodata.Record{Type: typ, Href: "repodata/" + typ, OpenSize: -1})
+	}
+	var got []string
+	for _, rec := range (&Snapshot{Repomd: md}).Additional() {
+		got = append(got, rec.Type)
+	}
+	if want := []string{"group", "group_gz", "updateinfo_zck", "modules"}; !slices.Equal(got, want) {
+		t.Errorf("additional %v, want %v", got, want)
+	}
+}

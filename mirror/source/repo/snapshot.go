@@ -149,14 +149,16 @@ func parseBase(s string) (*url.URL, error) {
 
 // Additional returns the records that a mirror regenerating the package
 // metadata carries over as they are: every record except primary,
-// filelists and other in any form (_db, _zck). That is group and
+// filelists, filelists_ext and other in any form (_db, _zck). That is group and
 // group_gz (comps), updateinfo, modules, prestodelta, productid and
 // whatever else upstream publishes, in repomd.xml order.
 func (s *Snapshot) Additional() []repodata.Record {
 	var out []repodata.Record
 	for _, rec := range s.Repomd.Records {
 		base := strings.TrimSuffix(strings.TrimSuffix(rec.Type, "_db"), "_zck")
-		if base == "primary" || base == "filelists" || base == "other" {
+		// filelists_ext (createrepo_c 1.x) describes the upstream's
+		// packages file by file: stale beside regenerated metadata.
+		if base == "primary" || base == "filelists" || base == "other" || base == "filelists_ext" {
 			continue
 		}
 		out = append(out, rec)

@@ -191,7 +191,7 @@ func syncAll(ctx context.Context, s *syncer.Syncer, c *fileConfig, repos []expan
 			return ctx.Err()
 		}
 		rlog := log.WithField("repo", er.Name)
-		r, err := buildRepo(ctx, c, &er, rlog)
+		r, err := buildRepo(ctx, c, &er, f.dryRun, rlog)
 		if err != nil {
 			rlog.WithError(err).Error("cannot set up repository")
 			note(ExitFailure, err)
@@ -234,7 +234,10 @@ func syncAll(ctx context.Context, s *syncer.Syncer, c *fileConfig, repos []expan
 }
 
 // buildRepo turns an expanded [[repo]] entry into the syncer's Repo.
-func buildRepo(ctx context.Context, c *fileConfig, er *expandedRepo, log logrus.FieldLogger) (*syncer.Repo, error) {
+//
+// A dry run opens no target: opening a directory target creates it, and
+// a dry run changes nothing.
+func buildRepo(ctx context.Context, c *fileConfig, er *expandedRepo, dryRun bool, log logrus.FieldLogger) (*syncer.Repo, error) {
 	// The digest covers the mode: switching it rebuilds the tree even if
 	// no source changed.
 	r := &syncer.Repo{Name: er.Name, Mode: syncer.ModeRegenerate, Filter: er.filter(), ConfigDigest: syncer.Digest(er.repoTable)}
@@ -254,6 +257,10 @@ func buildRepo(ctx context.Context, c *fileConfig, er *expandedRepo, log logrus.
 	}
 	tc := c.targetConfig(log)
 	for _, t := range er.Targets {
+		if dryRun {
+			r.Targets = append(r.Targets, syncer.Target{Name: t})
+			continue
+		}
 		b, err := openTarget(ctx, t, tc)
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", t, err)
