@@ -266,19 +266,13 @@ type KnownPackage struct {
 func (s *source) fromKnown(rec *repodata.Record, k *KnownPrimary, packageCacheControl string) error {
 	pc := &PrimaryCache{Checksum: rec.Checksum.Type + ":" + strings.ToLower(rec.Checksum.Value), Packages: make([]string, 0, len(k.Packages))}
 	for _, p := range k.Packages {
-		if p.Size <= 0 || p.Size > 1<<62 {
+		if p.Size <= 0 {
 			return fmt.Errorf("%w: package %s: size %d out of range", ErrSource, p.Href, p.Size)
 		}
-		o, err := s.localObject(p.Href, p.Size, p.Checksum, "package named by primary")
-		if err != nil {
+		if err := s.addPackage(p.Href, uint64(p.Size), p.Checksum, packageCacheControl); err != nil {
 			return err
 		}
-		o.kind = kindPackage
-		o.cacheControl = packageCacheControl
-		if err := s.add(o); err != nil {
-			return err
-		}
-		pc.Packages = append(pc.Packages, o.key)
+		pc.Packages = append(pc.Packages, p.Href)
 	}
 	s.primary = pc
 	s.cached = true
@@ -318,16 +312,7 @@ func (s *source) readPrimary(ctx context.Context, rec *repodata.Record, packageC
 		if err := repodata.CheckHref(p.LocationHref); err != nil {
 			return fmt.Errorf("%w: package %s-%s-%s.%s: %w", ErrSource, p.Name, p.Version, p.Release, p.Arch, err)
 		}
-		if p.PackageSize > 1<<62 {
-			return fmt.Errorf("%w: package %s: size %d out of range", ErrSource, p.LocationHref, p.PackageSize)
-		}
-		o, err := s.localObject(p.LocationHref, int64(p.PackageSize), p.Checksum, "package named by primary")
-		if err != nil {
-			return err
-		}
-		o.kind = kindPackage
-		o.cacheControl = packageCacheControl
-		return s.add(o)
+		return s.addPackage(p.LocationHref, p.PackageSize, p.Checksum, packageCacheControl)
 	})
 	if err != nil {
 		if errors.Is(err, ErrSource) || errors.Is(err, ErrChecksumMismatch) || ctx.Err() != nil {
@@ -355,6 +340,20 @@ func (s *source) readPrimary(ctx context.Context, rec *repodata.Record, packageC
 	}
 	s.primary = pc
 	return nil
+}
+
+// addPackage adds a package that primary names, its local file checked.
+func (s *source) addPackage(href string, size uint64, sum repodata.Checksum, cacheControl string) error {
+	if size > 1<<62 {
+		return fmt.Errorf("%w: package %s: size %d out of range", ErrSource, href, size)
+	}
+	o, err := s.localObject(href, int64(size), sum, "package named by primary")
+	if err != nil {
+		return err
+	}
+	o.kind = kindPackage
+	o.cacheControl = cacheControl
+	return s.add(o)
 }
 
 // localObject checks that the file of href exists in the source with the

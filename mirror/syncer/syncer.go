@@ -577,12 +577,9 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	if err := os.MkdirAll(tree, 0o755); err != nil {
 		return nil, err
 	}
-	want := map[string]string{}
-	for _, p := range pkgs {
-		want[p.href] = pl.path(p.sum)
-		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
-			return nil, fmt.Errorf("tree: %w", err)
-		}
+	want, err := linkPackages(tree, pkgs, pl)
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return createrepo.HrefLess(pkgs[i].href, pkgs[j].href) })
 	o := r.Metadata
@@ -620,16 +617,35 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	}
 	// Packages that left the repository go only after the new metadata
 	// no longer names them.
+	removeStale(tree, want)
+	return known, nil
+}
+
+// linkPackages hard-links every package from the pool into the tree at
+// its href and returns the set of hrefs.
+func linkPackages(tree string, pkgs []pooled, pl *pool) (map[string]bool, error) {
+	want := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		want[p.href] = true
+		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
+			return nil, fmt.Errorf("tree: %w", err)
+		}
+	}
+	return want, nil
+}
+
+// removeStale removes the tree's packages outside want; callers do it
+// only once the tree's metadata no longer names them.
+func removeStale(tree string, want map[string]bool) {
 	var stale []string
 	walkPackages(tree, func(href string) {
-		if _, ok := want[href]; !ok {
+		if !want[href] {
 			stale = append(stale, href)
 		}
 	})
 	for _, href := range stale {
 		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
 	}
-	return known, nil
 }
 
 // regenerate writes the tree of a regenerate run, with the sources'
@@ -681,7 +697,7 @@ func (s *Syncer) fetchAdditional(ctx context.Context, r *Repo, log logrus.FieldL
 			}
 			dst := filepath.Join(dir, rec.Type, base)
 			if !fileHasChecksum(dst, rec.Checksum) {
-				if err := fetchTo(ctx, dst, func(w io.Writer) error { return am.FetchAdditional(ctx, rec, w) }); err != nil {
+				if err := writeFileAtomicFunc(dst, func(w io.Writer) error { return am.FetchAdditional(ctx, rec, w) }); err != nil {
 					return nil, fmt.Errorf("source %s: record %s: %w", ns.Name, rec.Type, err)
 				}
 			}
@@ -710,26 +726,6 @@ func fileHasChecksum(p string, c repodata.Checksum) bool {
 		return false
 	}
 	return strings.EqualFold(hex.EncodeToString(h.Sum(nil)), c.Value)
-}
-
-// fetchTo writes what fetch writes to path, atomically.
-func fetchTo(ctx context.Context, path string, fetch func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	err = fetch(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	return err
 }
 
 // linkInto hard-links src to dst, replacing whatever dst was, atomically.

@@ -128,10 +128,10 @@ func newRepo(t *testing.T, src *memSource, target string) *Repo {
 		Metadata: md, Publish: po, ConfigDigest: "v1"}
 }
 
-// publishedPackages reads the target's primary.xml: href -> pkgid.
-func publishedPackages(t *testing.T, target string) map[string]string {
+// readRepomd parses dir's repodata/repomd.xml.
+func readRepomd(t *testing.T, dir string) *repodata.Repomd {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(target, "repodata", "repomd.xml"))
+	b, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +139,13 @@ func publishedPackages(t *testing.T, target string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return md
+}
+
+// publishedPackages reads the target's primary.xml: href -> pkgid.
+func publishedPackages(t *testing.T, target string) map[string]string {
+	t.Helper()
+	md := readRepomd(t, target)
 	f, err := os.Open(filepath.Join(target, md.Record("primary").Href))
 	if err != nil {
 		t.Fatal(err)
@@ -383,16 +390,8 @@ func TestSyncAdditionalWithdrawn(t *testing.T) {
 	repo := newRepo(t, src.memSource, target)
 	repo.Sources = []NamedSource{{"mem", src}}
 	types := func() []string {
-		b, err := os.ReadFile(filepath.Join(target, "repodata", "repomd.xml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := repodata.ParseRepomd(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, r := range md.Records {
+		for _, r := range readRepomd(t, target).Records {
 			out = append(out, r.Type)
 		}
 		sort.Strings(out)

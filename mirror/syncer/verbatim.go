@@ -3,7 +3,6 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -210,12 +209,9 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 		return nil, unmirrored(res.Failed)
 	}
 	dir := filepath.Join(tree, "repodata")
-	want := map[string]bool{}
-	for _, p := range pkgs {
-		want[p.href] = true
-		if err := linkInto(pl.path(p.sum), filepath.Join(tree, filepath.FromSlash(p.href))); err != nil {
-			return nil, fmt.Errorf("tree: %w", err)
-		}
+	want, err := linkPackages(tree, pkgs, pl)
+	if err != nil {
+		return nil, err
 	}
 	fetched, kept, err := stage.wait()
 	if err != nil {
@@ -249,15 +245,7 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 			log.WithError(err).WithField("file", name).Warn("cannot remove a file repomd.xml no longer names")
 		}
 	}
-	var stale []string
-	walkPackages(tree, func(href string) {
-		if !want[href] {
-			stale = append(stale, href)
-		}
-	})
-	for _, href := range stale {
-		os.Remove(filepath.Join(tree, filepath.FromSlash(href)))
-	}
+	removeStale(tree, want)
 	return v.known(pkgs), nil
 }
 
@@ -317,7 +305,10 @@ func (v *verbatim) startStaging(ctx context.Context, dir string) *recordStage {
 			st.staged[rec.Href] = tmp
 			mu.Unlock()
 			g.Go(func() error {
-				if err := fetchTo(gctx, tmp, func(w io.Writer) error { return v.fetchRecord(gctx, rec, w) }); err != nil {
+				// FetchRecord writes only bytes of the record's size
+				// and checksum (source.Upstream's contract): they are
+				// not hashed a second time here.
+				if err := writeFileAtomicFunc(tmp, func(w io.Writer) error { return v.up.FetchRecord(gctx, rec, w) }); err != nil {
 					return err
 				}
 				mu.Lock()
@@ -344,28 +335,6 @@ func (st *recordStage) discard() {
 	for _, tmp := range st.staged {
 		os.Remove(tmp)
 	}
-}
-
-// fetchRecord writes rec's file to w after checking its size and
-// checksum here too: the tree must hold what repomd.xml promises whatever
-// the source's own checks. Errors name the record (the source's do).
-func (v *verbatim) fetchRecord(ctx context.Context, rec *repodata.Record, w io.Writer) error {
-	what := fmt.Sprintf("record %s (%s)", rec.Type, rec.Href)
-	h, err := repodata.NewHash(rec.Checksum.Type)
-	if err != nil {
-		return fmt.Errorf("%s: %w: cannot verify: %w", what, source.ErrVerify, err)
-	}
-	cw := &countWriter{w: io.MultiWriter(w, h)}
-	if err := v.up.FetchRecord(ctx, rec, cw); err != nil {
-		return err
-	}
-	if rec.Size > 0 && cw.n != rec.Size {
-		return fmt.Errorf("%s: %w: %d bytes, repomd.xml says %d", what, source.ErrVerify, cw.n, rec.Size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, rec.Checksum.Value) {
-		return fmt.Errorf("%s: %w: %s checksum %s, repomd.xml says %s", what, source.ErrVerify, rec.Checksum.Type, got, rec.Checksum.Value)
-	}
-	return nil
 }
 
 // unmirrored is the error of a verbatim run whose packages could not all

@@ -75,11 +75,7 @@ var (
 //
 // Read never panics on malformed input; it is safe for concurrent use.
 func Read(r io.Reader, opt Options) (*repodata.Package, error) {
-	typ := opt.ChecksumType
-	if typ == "" {
-		typ = "sha256"
-	}
-	h, err := repodata.NewHash(typ)
+	typ, h, err := opt.checksum()
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +119,17 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 	}
 
 	return finish(ld, sig, hdr, opt, typ, h, hr.n)
+}
+
+// checksum returns the checksum type the options ask for (sha256 by
+// default) and a hash of it.
+func (opt Options) checksum() (string, hash.Hash, error) {
+	typ := opt.ChecksumType
+	if typ == "" {
+		typ = "sha256"
+	}
+	h, err := repodata.NewHash(typ)
+	return typ, h, err
 }
 
 // finish builds the package from its parsed headers, the hash of all its

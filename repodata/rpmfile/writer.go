@@ -42,11 +42,7 @@ type Writer struct {
 
 // NewWriter returns a Writer for the options of Read.
 func NewWriter(opt Options) (*Writer, error) {
-	typ := opt.ChecksumType
-	if typ == "" {
-		typ = "sha256"
-	}
-	h, err := repodata.NewHash(typ)
+	typ, h, err := opt.checksum()
 	if err != nil {
 		return nil, err
 	}

@@ -244,15 +244,7 @@ func hsVerify(t *testing.T, target string) {
 // (decompressed by its name, like the repo source does): href -> pkgid.
 func hsPrimary(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := repodata.ParseRepomd(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := md.Record("primary")
+	rec := vbRepomd(t, dir).Record("primary")
 	if rec == nil {
 		t.Fatalf("%s: no primary record", dir)
 	}
