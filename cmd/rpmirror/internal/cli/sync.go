@@ -52,7 +52,9 @@ repository's targets (packages, then metadata, then repomd.xml).
 A package that fails is reported and left out; the rest is published and
 the exit code is 2. In mode "verbatim" nothing can be left out: the
 repository is not published and the exit code is 1. Interrupted downloads
-resume where they stopped.
+resume where they stopped. On a terminal (without -q or --every) a
+progress bar shows each repository's downloads. Configuration problems
+are all reported at once, each as FILE:LINE.
 
 Examples:
   rpmirror sync --config /etc/rpmirror/config.toml
