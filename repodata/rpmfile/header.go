@@ -2,6 +2,7 @@ package rpmfile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rpmirror/rpmirror/repodata"
@@ -128,21 +129,20 @@ var depTags = [...]struct {
 	{depOldEnhances, tagOldEnhancesName, tagOldEnhancesFlg, tagOldEnhancesVer, "legacy enhances"},
 }
 
-func buildPackage(ld lead, sig, h *rawHeader, opt Options) (*repodata.Package, error) {
-	p := &repodata.Package{
-		Name:        h.str(tagName),
-		Version:     h.str(tagVersion),
-		Release:     h.str(tagRelease),
-		Summary:     h.str(tagSummary),
-		Description: h.str(tagDescription),
-		URL:         h.str(tagURL),
-		License:     h.str(tagLicense),
-		Vendor:      h.str(tagVendor),
-		Group:       h.str(tagGroup),
-		BuildHost:   h.str(tagBuildHost),
-		SourceRPM:   h.str(tagSourceRPM),
-		Packager:    h.str(tagPackager),
-	}
+func buildPackage(ld lead, sig, h *rawHeader, opt Options, a *arena) (*repodata.Package, error) {
+	p := a.packageValue()
+	p.Name = h.str(tagName)
+	p.Version = h.str(tagVersion)
+	p.Release = h.str(tagRelease)
+	p.Summary = h.str(tagSummary)
+	p.Description = h.str(tagDescription)
+	p.URL = h.str(tagURL)
+	p.License = h.str(tagLicense)
+	p.Vendor = h.str(tagVendor)
+	p.Group = h.str(tagGroup)
+	p.BuildHost = h.str(tagBuildHost)
+	p.SourceRPM = h.str(tagSourceRPM)
+	p.Packager = h.str(tagPackager)
 	if p.Name == "" {
 		return nil, fmt.Errorf("%w: no package name in header", ErrMalformed)
 	}
@@ -162,11 +162,11 @@ func buildPackage(ld lead, sig, h *rawHeader, opt Options) (*repodata.Package, e
 	p.InstalledSize = installedSize(h)
 	p.ArchiveSize = archiveSize(h, sig)
 
-	owned, err := readFiles(h, p)
+	owned, err := readFiles(h, p, a)
 	if err != nil {
 		return nil, err
 	}
-	if err := readDeps(h, p, owned); err != nil {
+	if err := readDeps(h, p, owned, a); err != nil {
 		return nil, err
 	}
 	if err := readChangelogs(h, p, opt.ChangelogLimit); err != nil {
@@ -237,7 +237,7 @@ func archiveSize(h, sig *rawHeader) uint64 {
 
 // readFiles fills p.Files and returns the set of owned paths, which the
 // requires filter needs.
-func readFiles(h *rawHeader, p *repodata.Package) (map[string]struct{}, error) {
+func readFiles(h *rawHeader, p *repodata.Package, a *arena) (map[string]struct{}, error) {
 	bases, err := h.strs(tagBaseNames, -1)
 	if err != nil {
 		return nil, err
@@ -251,8 +251,8 @@ func readFiles(h *rawHeader, p *repodata.Package) (map[string]struct{}, error) {
 		if err != nil || old == nil {
 			return nil, err
 		}
-		bases = make([]string, len(old))
-		idx = make([]int64, len(old))
+		bases = a.strings(len(old))
+		idx = a.int64s(len(old))
 		for i, f := range old {
 			j := strings.LastIndexByte(f, '/') + 1
 			dirs = append(dirs, f[:j])
@@ -279,14 +279,14 @@ func readFiles(h *rawHeader, p *repodata.Package) (map[string]struct{}, error) {
 		return nil, fmt.Errorf("%w: inconsistent file arrays: %d base names, %d dir indexes, %d flags, %d modes",
 			ErrMalformed, n, len(idx), len(flags), len(modes))
 	}
-	p.Files = make([]repodata.File, n)
-	owned := make(map[string]struct{}, n)
+	p.Files = slices.Grow(p.Files[:0], n)[:n]
+	owned := a.ownedSet(n)
 	for i := range bases {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
 			return nil, fmt.Errorf("%w: file %q has directory index %d but there are %d directories",
 				ErrMalformed, bases[i], idx[i], len(dirs))
 		}
-		path := dirs[idx[i]] + bases[i]
+		path := a.concat(dirs[idx[i]], bases[i])
 		t := repodata.FileRegular
 		if modes[i]&modeType == modeDir {
 			t = repodata.FileDir
@@ -304,13 +304,9 @@ func readFiles(h *rawHeader, p *repodata.Package) (map[string]struct{}, error) {
 // primary files, requires identical to one of its own provides and
 // duplicates are dropped, and of the libc.so.6 requires only the highest
 // versioned one is kept, appended last.
-func readDeps(h *rawHeader, p *repodata.Package, owned map[string]struct{}) error {
-	provided := make(map[string]struct{})
-	type seenReq struct {
-		flags, version string
-		pre            bool
-	}
-	seen := make(map[string]seenReq)
+func readDeps(h *rawHeader, p *repodata.Package, owned map[string]struct{}, a *arena) error {
+	provided := a.providedSet()
+	seen := a.seenSet()
 
 	for _, dt := range depTags {
 		names, err := h.strs(dt.name, -1)
@@ -337,7 +333,7 @@ func readDeps(h *rawHeader, p *repodata.Package, owned map[string]struct{}) erro
 			nflags := flags[i]
 			fl := flagString(nflags)
 			ver := vers[i]
-			key := name + fl + ver
+			key := depKey{name, fl, ver}
 			pre := false
 			if dt.kind == depRequires {
 				if strings.HasPrefix(name, "rpmlib(") {
@@ -573,7 +569,7 @@ func readChangelogs(h *rawHeader, p *repodata.Package, limit int) error {
 	}
 	// Built newest first, as createrepo_c's prepend-built list reads
 	// before it is written out reversed.
-	cl := make([]repodata.Changelog, n)
+	cl := slices.Grow(p.Changelogs[:0], n)[:n]
 	var last int64
 	for i := 0; i < n; i++ {
 		t := times[i]

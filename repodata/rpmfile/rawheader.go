@@ -2,10 +2,12 @@ package rpmfile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -61,6 +63,7 @@ type rawHeader struct {
 	data    string     // the store, for strings that share its memory
 	raw     []byte     // the store, for integers
 	size    int        // bytes the header occupies in the file, padding included
+	a       *arena     // where decoded arrays go; nil: allocated
 }
 
 // lead is what rpm still reads from the 96-byte lead.
@@ -73,6 +76,11 @@ func readLead(r io.Reader) (lead, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return lead{}, truncated(err, "lead")
 	}
+	return parseLead(b[:])
+}
+
+// parseLead parses the 96 bytes of a lead.
+func parseLead(b []byte) (lead, error) {
 	if !bytes.Equal(b[:4], leadMagic) {
 		return lead{}, ErrNotRPM
 	}
@@ -89,37 +97,17 @@ func readRawHeader(r io.Reader, what string, pad bool) (*rawHeader, error) {
 	if _, err := io.ReadFull(r, intro[:]); err != nil {
 		return nil, truncated(err, what)
 	}
-	if !bytes.Equal(intro[:4], headerMagic) {
-		return nil, fmt.Errorf("%w: bad %s magic", ErrMalformed, what)
+	total, err := introTotal(intro[:], what)
+	if err != nil {
+		return nil, err
 	}
-	n := binary.BigEndian.Uint32(intro[8:12])
-	dlen := binary.BigEndian.Uint32(intro[12:16])
-	if n > maxEntries || dlen > maxData {
-		return nil, fmt.Errorf("%w: %s claims %d entries and %d bytes of data", ErrMalformed, what, n, dlen)
-	}
-	total := int64(n)*entrySize + int64(dlen)
-	b, err := readN(r, total)
+	b, err := readN(r, int64(total-introSize))
 	if err != nil {
 		return nil, truncated(err, what)
 	}
-	h := &rawHeader{entries: make([]hdrEntry, n), size: introSize + int(total)}
-	for i := range h.entries {
-		e := b[i*entrySize:]
-		h.entries[i] = hdrEntry{
-			tag:   binary.BigEndian.Uint32(e[0:4]),
-			typ:   binary.BigEndian.Uint32(e[4:8]),
-			off:   binary.BigEndian.Uint32(e[8:12]),
-			count: binary.BigEndian.Uint32(e[12:16]),
-		}
-		if h.entries[i].off > dlen {
-			return nil, fmt.Errorf("%w: %s tag %d points past the data", ErrMalformed, what, h.entries[i].tag)
-		}
-	}
-	sort.SliceStable(h.entries, func(i, j int) bool { return h.entries[i].tag < h.entries[j].tag })
-	h.raw = b[int(n)*entrySize:]
-	if len(h.raw) > 0 {
-		// b is never written again: the strings can share its memory.
-		h.data = unsafe.String(&h.raw[0], len(h.raw))
+	h := new(rawHeader)
+	if err := h.parse(intro[:], b, what, nil); err != nil {
+		return nil, err
 	}
 	if pad {
 		if p := (8 - h.size%8) % 8; p > 0 {
@@ -132,6 +120,55 @@ func readRawHeader(r io.Reader, what string, pad bool) (*rawHeader, error) {
 	}
 	return h, nil
 }
+
+// introTotal returns the bytes a header takes, from its 16-byte intro at
+// the start of b, unpadded.
+func introTotal(b []byte, what string) (int, error) {
+	if !bytes.Equal(b[:4], headerMagic) {
+		return 0, fmt.Errorf("%w: bad %s magic", ErrMalformed, what)
+	}
+	n := binary.BigEndian.Uint32(b[8:12])
+	dlen := binary.BigEndian.Uint32(b[12:16])
+	if n > maxEntries || dlen > maxData {
+		return 0, fmt.Errorf("%w: %s claims %d entries and %d bytes of data", ErrMalformed, what, n, dlen)
+	}
+	return introSize + int(n)*entrySize + int(dlen), nil
+}
+
+// parse fills h from a header's intro (already checked by introTotal)
+// and the index and store that follow it, b, all of it. The header's
+// strings share b's memory, which must not be written while they are
+// in use. Index slices come from a (nil: allocated).
+func (h *rawHeader) parse(intro, b []byte, what string, a *arena) error {
+	n := int(binary.BigEndian.Uint32(intro[8:12]))
+	dlen := binary.BigEndian.Uint32(intro[12:16])
+	h.entries = a.entries(h, n)
+	h.a = a
+	h.size = introSize + len(b)
+	for i := range h.entries {
+		e := b[i*entrySize:]
+		h.entries[i] = hdrEntry{
+			tag:   binary.BigEndian.Uint32(e[0:4]),
+			typ:   binary.BigEndian.Uint32(e[4:8]),
+			off:   binary.BigEndian.Uint32(e[8:12]),
+			count: binary.BigEndian.Uint32(e[12:16]),
+		}
+		if h.entries[i].off > dlen {
+			return fmt.Errorf("%w: %s tag %d points past the data", ErrMalformed, what, h.entries[i].tag)
+		}
+	}
+	if !slices.IsSortedFunc(h.entries, cmpEntry) {
+		slices.SortStableFunc(h.entries, cmpEntry)
+	}
+	h.raw = b[n*entrySize:]
+	h.data = ""
+	if len(h.raw) > 0 {
+		h.data = unsafe.String(&h.raw[0], len(h.raw))
+	}
+	return nil
+}
+
+func cmpEntry(x, y hdrEntry) int { return cmp.Compare(x.tag, y.tag) }
 
 // readN reads exactly n bytes. Sizes come from the file, so they are not
 // trusted for the allocation: up to 4 MiB (nearly every header) is
@@ -193,7 +230,7 @@ func (h *rawHeader) strs(tag uint32, limit int) ([]string, error) {
 	if limit >= 0 && limit < n {
 		n = limit
 	}
-	out := make([]string, n)
+	out := h.a.strings(n)
 	off := int(e.off)
 	for i := 0; i < n; i++ {
 		end := indexNUL(h.data, off)
@@ -268,7 +305,7 @@ func (h *rawHeader) decodeInts(e hdrEntry, n int) ([]int64, error) {
 		return nil, fmt.Errorf("%w: integers of tag %d run past the data", ErrMalformed, tag)
 	}
 	d := h.raw[e.off:end]
-	out := make([]int64, min(n, int(e.count)))
+	out := h.a.int64s(min(n, int(e.count)))
 	for i := range out {
 		switch size {
 		case 1:

@@ -19,6 +19,7 @@ package rpmfile
 
 import (
 	"bufio"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -118,7 +119,7 @@ func Read(r io.Reader, opt Options) (*repodata.Package, error) {
 		}
 	}
 
-	return finish(ld, sig, hdr, opt, typ, h, hr.n)
+	return finish(ld, sig, hdr, opt, typ, h, hr.n, nil)
 }
 
 // checksum returns the checksum type the options ask for (sha256 by
@@ -134,14 +135,15 @@ func (opt Options) checksum() (string, hash.Hash, error) {
 
 // finish builds the package from its parsed headers, the hash of all its
 // bytes and their count, and checks the size.
-func finish(ld lead, sig, hdr *rawHeader, opt Options, typ string, h hash.Hash, size int64) (*repodata.Package, error) {
-	p, err := buildPackage(ld, sig, hdr, opt)
+func finish(ld lead, sig, hdr *rawHeader, opt Options, typ string, h hash.Hash, size int64, a *arena) (*repodata.Package, error) {
+	p, err := buildPackage(ld, sig, hdr, opt, a)
 	if err != nil {
 		return nil, err
 	}
 	p.HeaderStart = uint64(leadSize + sig.size)
 	p.HeaderEnd = p.HeaderStart + uint64(hdr.size)
-	p.Checksum = repodata.Checksum{Type: typ, Value: fmt.Sprintf("%x", h.Sum(nil))}
+	var sum [64]byte
+	p.Checksum = repodata.Checksum{Type: typ, Value: hex.EncodeToString(h.Sum(sum[:0]))}
 	p.PackageSize = uint64(size)
 	if p.HeaderEnd > p.PackageSize {
 		return nil, fmt.Errorf("%w: header ends at byte %d but the file has %d bytes", ErrMalformed, p.HeaderEnd, p.PackageSize)

@@ -2,10 +2,8 @@ package rpmfile
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"hash"
-	"sync"
 
 	"github.com/rpmirror/rpmirror/repodata"
 )
@@ -19,15 +17,23 @@ import (
 // Write fails as soon as the bytes cannot be an RPM (no lead magic, a
 // malformed header), so that a transfer can stop early; the error is
 // sticky. A Writer is not safe for concurrent use.
+//
+// A Writer can be Reset and used for the next file, reusing its memory;
+// a caller indexing thousands of packages one after the other (and
+// done with each Package before the next) makes almost no garbage.
 type Writer struct {
-	opt Options
-	typ string
-	h   hash.Hash
-	n   int64
+	opt      Options
+	typ      string
+	h        hash.Hash // Package's checksum comes from it
+	own      hash.Hash // the Writer's own hash, kept across Resets
+	external bool      // the caller writes to h (NewWriterHashed)
+	n        int64
 
-	buf  []byte  // the file's first bytes, until the headers are parsed
-	bufp *[]byte // buf's pooled backing array
-	need int     // bytes the headers are known to take at least
+	// buf holds the file's first bytes, up to the end of the headers,
+	// and stays: once the Writer is reused, the parsed header's strings
+	// share its memory.
+	buf  []byte
+	need int // bytes the headers are known to take at least
 
 	parsed        bool
 	ld            lead
@@ -36,8 +42,12 @@ type Writer struct {
 	finished      bool
 	pkg           *repodata.Package
 	pkgErr        error
-	headerPrefix  int // leadSize + the padded signature header, once known
+	sigEnd        int // leadSize + the signature header, unpadded, once known
+	headerPrefix  int // sigEnd + padding, once known
 	headerIsKnown bool
+
+	reused bool // Reset was called: the Package shares buf's memory
+	a      arena
 }
 
 // NewWriter returns a Writer for the options of Read.
@@ -46,7 +56,59 @@ func NewWriter(opt Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{opt: opt, typ: typ, h: h, need: leadSize + introSize}, nil
+	return &Writer{opt: opt, typ: typ, h: h, own: h, need: leadSize + introSize}, nil
+}
+
+// NewWriterHashed returns a Writer that leaves the hashing to its caller:
+// every byte written to the Writer must also be written, in order, to h,
+// a hash of opt.ChecksumType, and Package takes the checksum from h. It
+// lets a caller hash several files at once (sha256x2.Write2).
+func NewWriterHashed(opt Options, h hash.Hash) *Writer {
+	typ := opt.ChecksumType
+	if typ == "" {
+		typ = "sha256"
+	}
+	return &Writer{opt: opt, typ: typ, h: h, external: true, need: leadSize + introSize}
+}
+
+// writerKeep is the largest header buffer a Writer keeps across Reset:
+// most headers take 5-50 KB; a large one is garbage after its package.
+const writerKeep = 128 << 10
+
+// Reset makes w ready for another file, with the same Options: hashed by
+// h as NewWriterHashed's, or by w itself when h is nil, as NewWriter's.
+//
+// The Package returned for the previous file must no longer be used,
+// nor any string or slice in it: w reuses their memory. Copy what must
+// outlive the next file (strings.Clone).
+func (w *Writer) Reset(h hash.Hash) {
+	*w = Writer{
+		opt:    w.opt,
+		typ:    w.typ,
+		own:    w.own,
+		need:   leadSize + introSize,
+		buf:    w.buf[:0],
+		a:      w.a,
+		reused: true,
+	}
+	if cap(w.buf) > writerKeep {
+		w.buf = nil
+	}
+	w.a.reset()
+	switch {
+	case h != nil:
+		w.h, w.external = h, true
+	case w.own != nil:
+		w.own.Reset()
+		w.h = w.own
+	default:
+		var err error
+		if w.own, err = repodata.NewHash(w.typ); err != nil {
+			w.err = err
+			return
+		}
+		w.h = w.own
+	}
 }
 
 // Write implements io.Writer.
@@ -57,19 +119,23 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.finished {
 		return 0, fmt.Errorf("rpmfile: write after Package")
 	}
-	w.h.Write(p)
+	if !w.external {
+		w.h.Write(p)
+	}
 	w.n += int64(len(p))
 	// Only the headers are buffered: what advance says they need, no
-	// more (a download written in 128 KiB chunks would otherwise copy
-	// the start of every payload).
+	// more (a caller writing 128 KiB chunks would otherwise copy the
+	// start of every payload).
 	for q := p; !w.parsed && len(q) > 0; {
-		if w.bufp == nil {
-			w.bufp = headerBufs.Get().(*[]byte)
-			w.buf = (*w.bufp)[:0]
-		}
 		k := min(len(q), w.need-len(w.buf))
 		if k <= 0 {
 			k = len(q) // cannot happen: advance raises need past buf
+		}
+		if len(w.buf)+k > cap(w.buf) {
+			// Exactly what is known to be needed: at most three
+			// allocations (lead and intro, signature, header) in a new
+			// Writer, none in a reused one whose buffer is large enough.
+			w.buf = append(make([]byte, 0, max(w.need, len(w.buf)+k)), w.buf...)
 		}
 		w.buf = append(w.buf, q[:k]...)
 		q = q[k:]
@@ -95,8 +161,8 @@ func (w *Writer) advance() error {
 			if err != nil {
 				return w.canonical(err)
 			}
-			size += (8 - size%8) % 8
-			w.headerPrefix = leadSize + size
+			w.sigEnd = leadSize + size
+			w.headerPrefix = w.sigEnd + (8-size%8)%8
 			w.need = w.headerPrefix + introSize
 			continue
 		}
@@ -109,12 +175,30 @@ func (w *Writer) advance() error {
 			w.need = w.headerPrefix + size
 			continue
 		}
-		ld, sig, hdr, err := readHeaders(bytes.NewReader(b[:w.need]))
+		// All there: parse in place, in Read's order, so that the
+		// errors are Read's.
+		ld, err := parseLead(b[:leadSize])
 		if err != nil {
 			return err
 		}
+		sig := w.a.header(true)
+		if err := sig.parse(b[leadSize:], b[leadSize+introSize:w.sigEnd], "signature header", &w.a); err != nil {
+			return err
+		}
+		sig.size += w.headerPrefix - w.sigEnd
+		store := b[w.headerPrefix+introSize : w.need]
+		if !w.reused {
+			// A Writer used once hands out a Package that may live
+			// long (in a syncer's catalog): its strings get their own
+			// copy of the header rather than keep the lead and the
+			// signature alive with it.
+			store = bytes.Clone(store)
+		}
+		hdr := w.a.header(false)
+		if err := hdr.parse(b[w.headerPrefix:], store, "header", &w.a); err != nil {
+			return err
+		}
 		w.ld, w.sig, w.hdr, w.parsed = ld, sig, hdr, true
-		w.releaseBuf() // the headers copied what they keep
 		return nil
 	}
 	return nil
@@ -128,20 +212,6 @@ func (w *Writer) canonical(err error) error {
 		return rerr
 	}
 	return err
-}
-
-// introTotal returns the bytes a header takes, from its 16-byte intro at
-// the start of b, unpadded; it checks what readRawHeader checks there.
-func introTotal(b []byte, what string) (int, error) {
-	if !bytes.Equal(b[:4], headerMagic) {
-		return 0, fmt.Errorf("%w: bad %s magic", ErrMalformed, what)
-	}
-	n := binary.BigEndian.Uint32(b[8:12])
-	dlen := binary.BigEndian.Uint32(b[12:16])
-	if n > maxEntries || dlen > maxData {
-		return 0, fmt.Errorf("%w: %s claims %d entries and %d bytes of data", ErrMalformed, what, n, dlen)
-	}
-	return introSize + int(n)*entrySize + int(dlen), nil
 }
 
 // Package returns the package, after the last byte was written; what
@@ -166,23 +236,7 @@ func (w *Writer) Package() (*repodata.Package, error) {
 		}
 		w.pkgErr = err
 	default:
-		w.pkg, w.pkgErr = finish(w.ld, w.sig, w.hdr, w.opt, w.typ, w.h, w.n)
+		w.pkg, w.pkgErr = finish(w.ld, w.sig, w.hdr, w.opt, w.typ, w.h, w.n, &w.a)
 	}
-	w.releaseBuf()
 	return w.pkg, w.pkgErr
-}
-
-// headerBufs hold the headers of packages being pushed to Writers, as
-// Read's bufio readers are pooled: one allocation per package otherwise.
-var headerBufs = sync.Pool{New: func() any { b := make([]byte, 0, headerBufSize); return &b }}
-
-func (w *Writer) releaseBuf() {
-	if w.bufp != nil {
-		if cap(w.buf) <= 1<<20 { // one huge header must not pin its buffer
-			*w.bufp = w.buf[:0]
-			headerBufs.Put(w.bufp)
-		}
-		w.bufp = nil
-	}
-	w.buf = nil
 }

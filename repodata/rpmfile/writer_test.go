@@ -2,13 +2,18 @@ package rpmfile
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"hash"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"testing"
 
+	"github.com/rpmirror/rpmirror/repodata"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest"
 	"github.com/rpmirror/rpmirror/repodata/rpmtest/testenv"
 )
@@ -64,6 +69,10 @@ func writeChunks(data []byte, sizes []int, opt Options) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return writeTo(w, data, sizes)
+}
+
+func writeTo(w *Writer, data []byte, sizes []int) (*repodata.Package, error) {
 	for i := 0; len(data) > 0; i++ {
 		n := min(sizes[i%len(sizes)], len(data))
 		if _, err := w.Write(data[:n]); err != nil {
@@ -129,6 +138,10 @@ func FuzzWriter(f *testing.F) {
 		f.Add(rpmtest.Truncated(b, len(b)/3), uint16(100), uint16(1))
 	}
 	f.Add(rpmtest.NotRPM(), uint16(1), uint16(1))
+	prime, err := rpmtest.Build(rpmtest.Demo()[0])
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, a, b uint16) {
 		want, werr := Read(bytes.NewReader(data), Options{ChangelogLimit: -1})
 		got, gerr := writeChunks(data, []int{int(a) + 1, int(b) + 1}, Options{ChangelogLimit: -1})
@@ -138,5 +151,114 @@ func FuzzWriter(f *testing.F) {
 		if werr == nil && !reflect.DeepEqual(got, any(want)) {
 			t.Fatal("package differs from Read's")
 		}
+		// The same through a Writer reused after another package.
+		w, _ := NewWriter(Options{ChangelogLimit: -1})
+		writeTo(w, prime, []int{int(b) + 1})
+		w.Package()
+		w.Reset(nil)
+		rp, rerr := writeTo(w, data, []int{int(b) + 1, int(a) + 1})
+		if (werr == nil) != (rerr == nil) || (werr != nil && werr.Error() != rerr.Error()) {
+			t.Fatalf("reused: error %v, Read says %v", rerr, werr)
+		}
+		if werr == nil && !samePackage(rp, want) {
+			t.Fatal("reused: package differs from Read's")
+		}
 	})
+}
+
+// A Writer whose caller does the hashing gives what Read gives when the
+// caller hashes every byte, and another checksum when it does not.
+func TestWriterHashed(t *testing.T) {
+	b, err := rpmtest.Build(rpmtest.Demo()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Read(bytes.NewReader(b), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	w := NewWriterHashed(Options{}, h)
+	for c := b; len(c) > 0; c = c[min(1000, len(c)):] {
+		h.Write(c[:min(1000, len(c))])
+		if _, err := w.Write(c[:min(1000, len(c))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := w.Package()
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("hashed by the caller: %v, package equal %v", err, reflect.DeepEqual(got, want))
+	}
+	lazy := NewWriterHashed(Options{}, sha256.New())
+	lazy.Write(b)
+	if p, err := lazy.Package(); err != nil || p.Checksum == want.Checksum {
+		t.Errorf("a caller that hashes nothing still gets the file's checksum: %v", err)
+	}
+}
+
+// A Writer reset between files gives for each what Read gives, whatever
+// came before it: files in both orders (large lists before small ones
+// leave capacity to reuse), self-hashed and hashed by the caller, and
+// Reset after a failed file.
+func TestWriterReset(t *testing.T) {
+	in := writerInputs(t)
+	names := make([]string, 0, len(in))
+	for name := range in {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	order := append(slices.Clone(names), names...)
+	slices.Reverse(order[len(names):])
+
+	opt := Options{ChangelogLimit: 3}
+	self, err := NewWriter(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashed := NewWriterHashed(opt, sha256.New())
+	n := 0
+	for i, name := range order {
+		data := in[name]
+		want, werr := Read(bytes.NewReader(data), opt)
+		for _, w := range []*Writer{self, hashed} {
+			var h hash.Hash
+			if w == hashed {
+				h = sha256.New()
+				h.Write(data)
+			}
+			w.Reset(h)
+			got, gerr := writeTo(w, data, []int{1 + i%7000, 4096})
+			n++
+			if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+				t.Errorf("%s after %d files: error %v, Read says %v", name, i, gerr, werr)
+				continue
+			}
+			if werr == nil && !samePackage(got, want) {
+				t.Errorf("%s after %d files: package differs from Read's", name, i)
+			}
+		}
+	}
+	t.Logf("%d comparisons", n)
+}
+
+// samePackage compares packages by value, an empty list equal to none
+// (a reused Writer's lists are empty, not nil).
+func samePackage(a, b *repodata.Package) bool {
+	return reflect.DeepEqual(nilEmpty(*a), nilEmpty(*b))
+}
+
+func nilEmpty(p repodata.Package) repodata.Package {
+	for _, l := range []*[]repodata.Dependency{&p.Provides, &p.Requires, &p.Conflicts, &p.Obsoletes,
+		&p.Suggests, &p.Enhances, &p.Recommends, &p.Supplements} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(p.Files) == 0 {
+		p.Files = nil
+	}
+	if len(p.Changelogs) == 0 {
+		p.Changelogs = nil
+	}
+	return p
 }
