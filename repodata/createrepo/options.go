@@ -109,6 +109,13 @@ type Options struct {
 
 	// Now returns the current time; tests inject it.
 	Now func() time.Time
+
+	// singleLane makes workers read one package at a time even where
+	// they could hash several at once (tests compare both ways).
+	singleLane bool
+	// largePackage, if set, replaces the package size from which
+	// packages are started early (tests start every one early).
+	largePackage int64
 }
 
 // AdditionalFile is a metadata file of another record type.

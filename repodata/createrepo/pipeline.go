@@ -54,7 +54,11 @@ type item struct {
 	bufs  [3]*[]byte // rendered XML per Kind
 	nevra string
 	build int64
-	err   error
+	// xmlSize is the bytes of bufs, counted by the runner's xmlBudget
+	// until the item is collected.
+	xmlSize int
+	early   bool // started ahead of its turn (schedule)
+	err     error
 }
 
 // Run indexes the input directory and writes repodata/ into the output
@@ -107,6 +111,7 @@ func Run(ctx context.Context, o Options, log logrus.FieldLogger, progress Progre
 }
 
 type runner struct {
+	sched    *schedule
 	o        *Options
 	log      logrus.FieldLogger
 	tasks    []task
@@ -114,58 +119,47 @@ type runner struct {
 	res      *Result
 }
 
-// pipeline reads every task with o.Workers workers and hands the items to
-// collect in task order. At most a window of items is in flight, which
-// bounds memory whatever the number of packages.
-func (r *runner) pipeline(ctx context.Context, collect func(*item) error) error {
-	// Enough slack for one large package not to stall the other
-	// workers while it is hashed (sizes in a repository are skewed: a
-	// 100 MB package among 100 KB ones); small enough that the rendered
-	// XML waiting to be written stays a few megabytes. Measured on the
-	// 5,000-package hash corpus: 4 per worker left 10% of the CPU idle,
-	// 16 per worker is 5% faster at the same peak RSS.
-	window := r.o.Workers * 16
-	if window < 32 {
-		window = 32
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	order := make(chan *item, window)
-	jobs := make(chan *item)
+// The bounds of the pipeline, measured on the benchmark corpora (5,000
+// packages of 4 KB-17 MB, 50,000 small ones; .ci/bench-createrepo).
+const (
+	// window bounds the packages started and not collected; xmlBudget
+	// bounds what they rendered. 512 KiB of XML is ~80 typical packages:
+	// a smaller budget left lanes empty behind large packages, a larger
+	// one bought no speed for more peak memory.
+	window    = 1024
+	xmlBudget = 512 << 10
+	// largePackage is the size from which a package is started ahead of
+	// its turn, up to 2 per lane at a time: a package that takes
+	// milliseconds to hash would otherwise hold up the collector with
+	// the budget spent, or run alone at the end. Every package within
+	// the window is considered.
+	largePackage = 2 << 20
+)
 
-	g.Go(func() error {
-		defer close(jobs)
-		defer close(order)
-		for i := range r.tasks {
-			// The item has its own copy; dropping the list's lets
-			// the names of the packages done go (50,000 of them are
-			// 4 MB).
-			it := &item{t: r.tasks[i], done: make(chan struct{})}
-			r.tasks[i] = task{}
-			select {
-			case order <- it:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			select {
-			case jobs <- it:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		return nil
-	})
+// pipeline reads every task with o.Workers workers and hands the items to
+// collect in task order. What is in flight is bounded (see schedule),
+// which bounds memory whatever the number of packages.
+func (r *runner) pipeline(ctx context.Context, collect func(*item) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	large := int64(largePackage)
+	if r.o.largePackage > 0 {
+		large = r.o.largePackage
+	}
+	s := newSchedule(r.tasks, window, xmlBudget, window-1, large, 2*r.o.Workers*lanes)
+	r.sched = s
+	defer context.AfterFunc(gctx, s.stop)()
 	for w := 0; w < r.o.Workers; w++ {
 		g.Go(func() error {
-			for it := range jobs {
-				r.process(it)
-				close(it.done)
-			}
+			r.worker(s)
 			return nil
 		})
 	}
 	g.Go(func() error {
-		n := 0
-		for it := range order {
+		for i := range r.tasks {
+			it := s.waitItem(i)
+			if it == nil {
+				return gctx.Err()
+			}
 			select {
 			case <-it.done:
 			case <-gctx.Done():
@@ -178,9 +172,9 @@ func (r *runner) pipeline(ctx context.Context, collect func(*item) error) error 
 			} else if err := collect(it); err != nil {
 				return err
 			}
-			n++
+			s.collected(it)
 			if r.progress != nil {
-				r.progress(n, len(r.tasks))
+				r.progress(i+1, len(r.tasks))
 			}
 		}
 		return nil
@@ -188,40 +182,55 @@ func (r *runner) pipeline(ctx context.Context, collect func(*item) error) error 
 	return g.Wait()
 }
 
-// process reads one package and renders its three XML fragments.
-func (r *runner) process(it *item) {
-	p, err := r.readPackage(it.t)
-	if err != nil {
-		it.err = err
-		return
-	}
-	it.nevra = p.NEVRA()
+// render fills the item from its package: the three XML fragments, in
+// pooled buffers of about their size (they may wait in the reorder
+// window a while), and what the collector needs. scratch is the
+// caller's buffer to render into first.
+func (r *runner) render(it *item, p *repodata.Package, scratch *[]byte) {
+	it.nevra = p.NEVRA() // a new string: p's memory is reused
 	it.build = p.BuildTime
+	b := (*scratch)[:0]
+	it.xmlSize = 0
 	for i, k := range repodata.Kinds {
-		b := getBuf()
-		*b = k.AppendPackage(*b, p)
-		it.bufs[i] = b
+		b = k.AppendPackage(b[:0], p)
+		x := getBufFor(len(b))
+		*x = append(*x, b...)
+		it.bufs[i] = x
+		it.xmlSize += len(b)
 	}
+	*scratch = b
+	if cap(b) > 256<<10 {
+		*scratch = nil // one huge package must not pin its buffer
+	}
+	r.sched.rendered(it)
 }
 
-func (r *runner) readPackage(t task) (*repodata.Package, error) {
+// openPackage opens a task's file, which must be a regular file.
+func (r *runner) openPackage(t task) (*os.File, os.FileInfo, error) {
 	abs := filepath.Join(r.o.InputDir, filepath.FromSlash(t.rel()))
 	f, err := os.Open(abs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
+		f.Close()
+		return nil, nil, fmt.Errorf("not a regular file")
 	}
-	p, err := rpmfile.Read(f, rpmfile.Options{ChecksumType: r.o.ChecksumType, ChangelogLimit: r.o.ChangelogLimit})
-	if err != nil {
-		return nil, err
-	}
+	return f, fi, nil
+}
+
+func (r *runner) parseOptions() rpmfile.Options {
+	return rpmfile.Options{ChecksumType: r.o.ChecksumType, ChangelogLimit: r.o.ChangelogLimit}
+}
+
+// place completes a parsed package with what depends on its file: the
+// size check, file time and location.
+func (r *runner) place(t task, p *repodata.Package, fi os.FileInfo) (*repodata.Package, error) {
 	if int64(p.PackageSize) != fi.Size() {
 		return nil, fmt.Errorf("file changed while it was read (%d bytes read, %d expected)", p.PackageSize, fi.Size())
 	}

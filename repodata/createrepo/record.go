@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/bits"
 	"os"
 	"sync"
 
@@ -11,17 +12,55 @@ import (
 	"github.com/rpmirror/rpmirror/repodata/compress"
 )
 
-// bufPool recycles the per-package XML buffers that travel from workers
-// through the collector to the record writers.
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+// XML buffers travel from the workers through the collector to the
+// record writers, which put them back here. They are pooled by capacity
+// class (powers of two from 1 KiB to 1 MiB): a buffer got for n bytes
+// holds at most about twice that, so a small package's XML does not
+// wait in the reorder window in a large buffer. Recycling them rather
+// than allocating each package's anew halves the garbage of a run.
+const (
+	minBufClass = 10 // 1 KiB
+	bufClasses  = 11 // up to 1 MiB
+)
 
-func getBuf() *[]byte { b := bufPool.Get().(*[]byte); *b = (*b)[:0]; return b }
+var bufPools [bufClasses]sync.Pool
 
+// bufClass is the class of the smallest buffers that hold n bytes; -1
+// beyond the largest.
+func bufClass(n int) int {
+	c := max(bits.Len(uint(max(n, 1)-1))-minBufClass, 0)
+	if c >= bufClasses {
+		return -1
+	}
+	return c
+}
+
+// getBufFor returns an empty buffer with room for n bytes.
+func getBufFor(n int) *[]byte {
+	c := bufClass(n)
+	if c < 0 {
+		b := make([]byte, 0, n)
+		return &b
+	}
+	if v := bufPools[c].Get(); v != nil {
+		b := v.(*[]byte)
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, 1<<(c+minBufClass))
+	return &b
+}
+
+// getBuf returns an empty buffer for a caller that will grow it.
+func getBuf() *[]byte { return getBufFor(0) }
+
+// putBuf recycles b into the class its capacity fills.
 func putBuf(b *[]byte) {
-	if cap(*b) > 1<<20 {
+	c := bits.Len(uint(cap(*b))) - 1 - minBufClass
+	if c < 0 || c >= bufClasses {
 		return // one huge package must not pin its buffer
 	}
-	bufPool.Put(b)
+	bufPools[c].Put(b)
 }
 
 // recordWriter writes one metadata file (primary, filelists or other) to
@@ -75,7 +114,7 @@ func newRecordWriter(dir string, kind repodata.Kind, ctype compress.Type, checks
 		kind:    kind,
 		f:       f,
 		zipped:  &digestWriter{w: f, h: zh},
-		ch:      make(chan *[]byte, 32),
+		ch:      make(chan *[]byte, 4),
 		done:    make(chan struct{}),
 		tmpPath: f.Name(),
 	}

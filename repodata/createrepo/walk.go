@@ -16,6 +16,7 @@ import (
 type task struct {
 	base string // file name
 	dir  string // directory relative to the input dir, "" or ending in '/'
+	size int64  // bytes, as the walk saw them; 0 if not known
 }
 
 func (t task) rel() string { return t.dir + t.base }
@@ -80,9 +81,9 @@ func listPackages(ctx context.Context, o *Options) ([]task, error) {
 			}
 			full := filepath.Join(abs, name)
 			mode := e.Type()
+			var fi os.FileInfo
 			if mode&os.ModeSymlink != 0 {
-				fi, err := os.Stat(full)
-				if err != nil {
+				if fi, err = os.Stat(full); err != nil {
 					continue // dangling link: createrepo_c ignores it too
 				}
 				mode = fi.Mode().Type()
@@ -99,7 +100,16 @@ func listPackages(ctx context.Context, o *Options) ([]task, error) {
 				if !strings.HasSuffix(name, ".rpm") || excluded(rel+name, o.Excludes) {
 					continue
 				}
-				ts = append(ts, task{base: name, dir: rel})
+				if fi == nil {
+					// The size lets the pipeline start large packages
+					// early; a file gone already fails when opened.
+					fi, _ = e.Info()
+				}
+				var size int64
+				if fi != nil {
+					size = fi.Size()
+				}
+				ts = append(ts, task{base: name, dir: rel, size: size})
 			}
 		}
 		return nil
