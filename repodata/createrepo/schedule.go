@@ -69,11 +69,11 @@ func (s *schedule) claim(wait bool) (it *item, busy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !s.stopped {
+		// Skip what was started early: collected already, or waiting.
+		s.next = max(s.next, s.head)
 		if it := s.startEarly(); it != nil {
 			return it, false
 		}
-		// Skip what was started early: collected already, or waiting.
-		s.next = max(s.next, s.head)
 		for s.next < len(s.tasks) && s.next < s.head+len(s.ring) && s.ring[s.next%len(s.ring)] != nil {
 			s.next++
 		}
@@ -99,12 +99,10 @@ func (s *schedule) startEarly() *item {
 	if s.large <= 0 {
 		return nil
 	}
-	for s.ahead < s.next {
-		s.ahead = s.next
-	}
+	s.ahead = max(s.ahead, s.next+1)
 	for s.ahead < len(s.tasks) && s.ahead <= s.next+s.lookahead && s.ahead < s.head+len(s.ring) {
 		i := s.ahead
-		if i > s.next && s.tasks[i].size >= s.large {
+		if s.tasks[i].size >= s.large && s.ring[i%len(s.ring)] == nil {
 			if s.early >= s.maxEarly {
 				return nil // considered again when one is collected
 			}
