@@ -55,7 +55,8 @@ func newCreaterepoCmd(g *globals) *cobra.Command {
 every *.rpm under DIR, with createrepo_c's semantics and flag names.
 
 Every package is read once: hashed while its header is parsed, by --workers
-workers in parallel; the three metadata files are compressed concurrently.
+workers in parallel, each hashing two packages at once where the CPU has
+SHA extensions; the three metadata files are compressed concurrently.
 The output directory always has a readable repodata/repomd.xml: new
 checksum-named files are written first, repomd.xml is renamed into place
 last, and files only the old repomd.xml named are removed afterwards. If
@@ -77,7 +78,7 @@ Examples:
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVarP(&f.outputDir, "outputdir", "o", "", "write repodata/ here instead of into DIR")
-	fl.IntVar(&f.workers, "workers", def.Workers, "packages read in parallel (default: number of CPUs)")
+	fl.IntVar(&f.workers, "workers", def.Workers, "threads reading packages; each reads two at once on CPUs with SHA extensions (default: number of CPUs)")
 	fl.StringVarP(&f.checksum, "checksum", "s", def.ChecksumType, "checksum type for packages and metadata: sha1, sha224, sha256, sha384, sha512")
 	fl.StringVar(&f.generalCompress, "general-compress-type", "", "compression of the metadata files: gz, zstd, xz, bz2 (default gz, readable by EL7 yum)")
 	fl.StringVar(&f.compressType, "compress-type", "", "same as --general-compress-type (rpmirror writes no sqlite databases)")
