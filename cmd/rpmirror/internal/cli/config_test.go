@@ -99,6 +99,8 @@ func TestConfigValueErrors(t *testing.T) {
 		{"sync every not a duration", "[sync]\nevery = \"hourly\" # <-\n", `[sync]: every: "hourly" is not a duration (write it as a string such as "72h" or "90m")`},
 		{"sync jitter", "[sync]\njitter = 1.0 # <-\n", `[sync]: jitter must be at least 0 and less than 1, not 1`},
 		{"sync jitter nan", "[sync]\njitter = nan # <-\n", `[sync]: jitter must be at least 0 and less than 1, not NaN`},
+		{"sync prune-after negative", "[sync]\nprune-after = \"-1h\" # <-\n", `[sync]: prune-after must not be negative (0 keeps every pooled package)`},
+		{"sync prune-after unparsable", "[sync]\nparallel = 2\nprune-after = \"3 days\" # <-\n", `[sync]: prune-after: "3 days" is not a duration (write it as a string such as "72h" or "90m")`},
 		{"sync metrics-address", "[sync]\nmetrics-address = \"9464\" # <-\n", `[sync]: metrics-address "9464" is not HOST:PORT (such as 127.0.0.1:9464)`},
 
 		{"target without path", "[target.ok]\ntype = \"fs\"\npath = \"/srv\"\n\n[target.d] # <-\ntype = \"fs\"\n", `[target.d]: type "fs" needs path`},

@@ -53,8 +53,10 @@ A package that fails is reported and left out; the rest is published and
 the exit code is 2. In mode "verbatim" nothing can be left out: the
 repository is not published and the exit code is 1. Interrupted downloads
 resume where they stopped. On a terminal (without -q or --every) a
-progress bar shows each repository's downloads. Configuration problems
-are all reported at once, each as FILE:LINE.
+progress bar shows each repository's downloads. After the repositories,
+pooled packages no repository has used for [sync] prune-after (72h) are
+deleted (--dry-run prints them). Configuration problems are all reported
+at once, each as FILE:LINE.
 
 Examples:
   rpmirror sync --config /etc/rpmirror/config.toml
@@ -150,7 +152,14 @@ func runSync(cmd *cobra.Command, g *globals, f *syncFlags, args []string) error 
 		return err
 	}
 	ctx := cmd.Context()
-	once := func() error { return syncAll(ctx, s, c, selected, f, log, g) }
+	pruneAfter := st.pruneAfter()
+	once := func() error {
+		err := syncAll(ctx, s, c, selected, f, log, g)
+		if pruneAfter > 0 && ctx.Err() == nil {
+			prunePool(ctx, s, pruneAfter, f.dryRun, log, g)
+		}
+		return err
+	}
 	if f.every <= 0 {
 		return once()
 	}
@@ -166,6 +175,29 @@ func runSync(cmd *cobra.Command, g *globals, f *syncFlags, args []string) error 
 			return nil
 		case <-time.After(wait):
 		}
+	}
+}
+
+// prunePool removes from the package pool what no repository uses any
+// more (syncer.Prune). A failure is logged and does not change the
+// run's exit code: every repository was synced.
+func prunePool(ctx context.Context, s *syncer.Syncer, after time.Duration, dryRun bool, log logrus.FieldLogger, g *globals) {
+	res, err := s.Prune(ctx, after)
+	if dryRun {
+		for _, rel := range res.Removed {
+			fmt.Fprintf(g.env.Stdout, "pool: remove %s\n", rel)
+		}
+	}
+	fields := logrus.Fields{"packages": res.Packages, "partial": res.Partial, "bytes": res.Bytes, "unused_for": after.String()}
+	switch {
+	case err != nil:
+		log.WithFields(fields).WithError(err).Error("pool prune incomplete")
+	case dryRun:
+		log.WithFields(fields).Info("dry run: pool prune")
+	case res.Packages+res.Partial > 0:
+		log.WithFields(fields).Info("pool pruned")
+	default:
+		log.WithFields(fields).Debug("pool: nothing to prune")
 	}
 }
 

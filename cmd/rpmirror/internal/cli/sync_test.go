@@ -197,3 +197,69 @@ func TestSyncDemoConfig(t *testing.T) {
 		t.Errorf("verify: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// A package that leaves the source leaves the pool at the end of the run
+// that drops it (prune-after elapsed, the target keeping no retired
+// copies); a dry run only names what would go.
+func TestSyncPrunesPool(t *testing.T) {
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src")
+	written, err := rpmtest.WriteAll(src, rpmtest.Demo()[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(tmp, "cache")
+	cfg := filepath.Join(tmp, "sync.toml")
+	conf := fmt.Sprintf(`[sync]
+cache-dir = %q
+prune-after = "1ns"
+[publish]
+grace-period = "0s"
+[[repo]]
+name = "demo"
+targets = [%q]
+  [[repo.source]]
+  type = "dir"
+  path = %q
+`, cache, filepath.Join(tmp, "public"), src)
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pooled := func() []string {
+		files, _ := filepath.Glob(filepath.Join(cache, "pool", "sha256", "*", "*.rpm"))
+		return files
+	}
+	if code, _, stderr := execute(t, "--config", cfg, "sync"); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if n := len(pooled()); n != 3 {
+		t.Fatalf("%d packages pooled, want 3", n)
+	}
+
+	if err := os.Remove(written[0]); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := execute(t, "--config", cfg, "sync")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if n := len(pooled()); n != 2 {
+		t.Fatalf("%d packages pooled after one left the source, want 2\n%s", n, stderr)
+	}
+	if !strings.Contains(stderr, "pool pruned") {
+		t.Errorf("no log line for the prune:\n%s", stderr)
+	}
+
+	orphan := filepath.Join(cache, "pool", "sha256", "ff", strings.Repeat("f", 64)+".rpm")
+	os.MkdirAll(filepath.Dir(orphan), 0o755)
+	if err := os.WriteFile(orphan, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := execute(t, "--config", cfg, "sync", "--dry-run")
+	if code != ExitOK || !strings.Contains(out, "pool: remove sha256/ff/"+strings.Repeat("f", 64)+".rpm") {
+		t.Errorf("dry run: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(orphan); err != nil {
+		t.Errorf("the dry run removed the orphan: %v", err)
+	}
+}

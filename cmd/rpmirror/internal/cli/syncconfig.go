@@ -19,6 +19,20 @@ type syncTable struct {
 	MetricsAddress string        `toml:"metrics-address"`
 	Every          *tomlDuration `toml:"every"`
 	Jitter         *float64      `toml:"jitter"`
+	PruneAfter     *tomlDuration `toml:"prune-after"`
+}
+
+// defaultPruneAfter is how long a pooled package no repository uses
+// any more is kept: publish's default grace period, so that a package
+// withdrawn and restored upstream within it is not fetched again.
+const defaultPruneAfter = 72 * time.Hour
+
+// pruneAfter is [sync] prune-after, or its default; 0 keeps everything.
+func (s *syncTable) pruneAfter() time.Duration {
+	if s.PruneAfter == nil {
+		return defaultPruneAfter
+	}
+	return s.PruneAfter.d
 }
 
 // repoTable is one [[repo]] entry.
@@ -75,6 +89,13 @@ func (s *syncTable) check() []configProblem {
 			probs = append(probs, problem("sync.every", "[sync]: every: %v", e.err))
 		} else if e.d < 0 {
 			probs = append(probs, problem("sync.every", "[sync]: every must not be negative (leave it out to sync once)"))
+		}
+	}
+	if e := s.PruneAfter; e != nil {
+		if e.err != nil {
+			probs = append(probs, problem("sync.prune-after", "[sync]: prune-after: %v", e.err))
+		} else if e.d < 0 {
+			probs = append(probs, problem("sync.prune-after", "[sync]: prune-after must not be negative (0 keeps every pooled package)"))
 		}
 	}
 	// Written so that NaN, which TOML allows, fails too.
