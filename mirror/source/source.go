@@ -130,6 +130,10 @@ type Upstream struct {
 	// the mirror that served RepomdXML, nil when the upstream has none.
 	// It is not checked: the signature is for clients that hold the key.
 	RepomdAsc []byte
+	// RepomdKey is repodata/repomd.xml.key (a public key some upstreams
+	// publish for repo_gpgcheck) byte for byte, nil when the upstream
+	// has none. It is not checked either.
+	RepomdKey []byte
 	// FetchRecord writes the file of rec, one of Repomd.Records, to w.
 	// It fetches from this state's mirrors even if a later Fingerprint
 	// accepted another state. w receives only content that matched the

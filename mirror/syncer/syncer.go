@@ -618,6 +618,12 @@ func (s *Syncer) buildTree(ctx context.Context, r *Repo, tree string, pkgs []poo
 	// Packages that left the repository go only after the new metadata
 	// no longer names them.
 	removeStale(tree, want)
+	// A key an upstream published beside its signature (verbatim mode,
+	// before a switch) has nothing to do with regenerated metadata;
+	// createrepo removed the signature already.
+	if err := os.Remove(filepath.Join(tree, "repodata", "repomd.xml.key")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		log.WithError(err).Warn("cannot remove the upstream's repomd.xml.key")
+	}
 	return known, nil
 }
 

@@ -181,6 +181,9 @@ func (v *verbatim) strays(dir string) []string {
 	if v.up.RepomdAsc != nil {
 		keep["repomd.xml.asc"] = true
 	}
+	if v.up.RepomdKey != nil {
+		keep["repomd.xml.key"] = true
+	}
 	for _, rec := range v.records {
 		keep[filepath.Base(rec.Href)] = true
 	}
@@ -196,8 +199,8 @@ func (v *verbatim) strays(dir string) []string {
 
 // buildTree makes the local tree of a verbatim run: every package
 // hard-linked from the pool at its href, the record files fetched (those
-// the tree has with the same checksum are kept), then repomd.xml.asc and
-// repomd.xml, renamed into place last; then the files the new
+// the tree has with the same checksum are kept), then repomd.xml.asc,
+// repomd.xml.key and repomd.xml, renamed into place last; then the files the new
 // repomd.xml does not name and the packages that left are removed.
 //
 // Metadata copied as it is names every package upstream lists, so a
@@ -224,19 +227,21 @@ func (v *verbatim) buildTree(ctx context.Context, tree string, pkgs []pooled, pl
 		delete(stage.staged, href)
 	}
 
-	asc := filepath.Join(dir, "repomd.xml.asc")
-	if v.up.RepomdAsc != nil {
-		if err := writeIfChanged(asc, v.up.RepomdAsc); err != nil {
+	for name, b := range map[string][]byte{"repomd.xml.asc": v.up.RepomdAsc, "repomd.xml.key": v.up.RepomdKey} {
+		p := filepath.Join(dir, name)
+		if b != nil {
+			if err := writeIfChanged(p, b); err != nil {
+				return nil, fmt.Errorf("tree: %w", err)
+			}
+		} else if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("tree: %w", err)
 		}
-	} else if err := os.Remove(asc); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("tree: %w", err)
 	}
 	if err := writeIfChanged(filepath.Join(dir, "repomd.xml"), v.up.RepomdXML); err != nil {
 		return nil, fmt.Errorf("tree: %w", err)
 	}
 	log.WithFields(logrus.Fields{"source": v.source, "records": len(v.records), "fetched": fetched, "kept": kept,
-		"signed": v.up.RepomdAsc != nil}).Info("upstream metadata copied")
+		"signed": v.up.RepomdAsc != nil, "key": v.up.RepomdKey != nil}).Info("upstream metadata copied")
 
 	// What the new repomd.xml does not name goes only after it is in
 	// place, as buildTree does for regenerated metadata.

@@ -98,6 +98,13 @@ func (u *vtUpstream) index(t *testing.T, specs []rpmtest.Spec, args ...string) {
 	if err := os.WriteFile(filepath.Join(u.dir, "repodata", "repomd.xml.asc"), sig, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	key, err := rpmtest.TestKey().PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(u.dir, "repodata", "repomd.xml.key"), key, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // vtFiles returns every regular file under dir outside .rpmirror/ and
@@ -167,8 +174,9 @@ func vtVerify(t *testing.T, target string) {
 // simple file names that changes under the same names. Each time the
 // tree and the directory target hold exactly what the mode makes: the
 // upstream's files byte for byte in verbatim mode (nothing regenerate
-// left, createrepo's lock file aside), and no stale repomd.xml.asc once
-// back in regenerate mode.
+// left, createrepo's lock file aside; repomd.xml.asc and repomd.xml.key
+// included, and gone when the upstream drops the key), and no stale
+// repomd.xml.asc or key once back in regenerate mode.
 func TestVerbatimModeSwitch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs createrepo_c")
@@ -221,8 +229,10 @@ func TestVerbatimModeSwitch(t *testing.T) {
 
 	sync(ModeRegenerate, "regenerate")
 	for _, dir := range []string{tree, target} {
-		if _, err := os.Stat(filepath.Join(dir, "repodata", "repomd.xml.asc")); !os.IsNotExist(err) {
-			t.Errorf("%s: the upstream's repomd.xml.asc is left next to regenerated metadata (%v)", dir, err)
+		for _, name := range []string{"repomd.xml.asc", "repomd.xml.key"} {
+			if _, err := os.Stat(filepath.Join(dir, "repodata", name)); !os.IsNotExist(err) {
+				t.Errorf("%s: the upstream's %s is left next to regenerated metadata (%v)", dir, name, err)
+			}
 		}
 	}
 	if got := publishedPackages(t, target); len(got) != 4 {
@@ -235,6 +245,10 @@ func TestVerbatimModeSwitch(t *testing.T) {
 	sync(ModeVerbatim, "verbatim")
 	vtSameFiles(t, "tree (simple names)", vtFiles(t, tree), vtFiles(t, u.dir))
 	u.index(t, demo[2:6], "--simple-md-filenames")
+	// The upstream stops publishing its key: the mirror follows.
+	if err := os.Remove(filepath.Join(u.dir, "repodata", "repomd.xml.key")); err != nil {
+		t.Fatal(err)
+	}
 	sync(ModeVerbatim, "verbatim")
 	vtSameFiles(t, "tree (simple names, changed)", vtFiles(t, tree), vtFiles(t, u.dir))
 	vtSameFiles(t, "target (simple names, changed)", vtFiles(t, target), vtFiles(t, u.dir))

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"sync"
 
@@ -41,6 +42,7 @@ import (
 const (
 	maxRepomdSize     = 8 << 20 // real ones are a few KiB
 	maxAscSize        = 1 << 20 // a detached signature
+	maxKeySize        = 1 << 20 // an armored public key (or a few)
 	maxMirrorListSize = 8 << 20 // a Fedora metalink is ~30 KiB
 )
 
@@ -343,17 +345,25 @@ func (r *Repo) fetchRepomd(ctx context.Context, m *url.URL, ml *Metalink) (*Snap
 
 // fetchAsc fetches repomd.xml.asc from mirror m; nil when it has none.
 func (r *Repo) fetchAsc(ctx context.Context, m *url.URL, log logrus.FieldLogger) ([]byte, *attemptError) {
-	log = log.WithField("pkg", repomdSuffix+".asc")
-	asc, aerr := r.get(ctx, joinURL(m, repomdSuffix+".asc"), maxAscSize, log)
+	return r.fetchOptional(ctx, m, repomdSuffix+".asc", maxAscSize, log)
+}
+
+// fetchOptional fetches a file the upstream may not have (repomd.xml.asc,
+// repomd.xml.key) from mirror m: nil when the mirror says it has none
+// (404, 410, or 403 as S3 answers without a public listing). Any other
+// failure is an error: it cannot tell a file that is there from one
+// that is not.
+func (r *Repo) fetchOptional(ctx context.Context, m *url.URL, name string, limit int64, log logrus.FieldLogger) ([]byte, *attemptError) {
+	log = log.WithField("pkg", name)
+	b, aerr := r.get(ctx, joinURL(m, name), limit, log)
 	switch {
 	case aerr == nil:
-		return asc, nil
+		return b, nil
 	case aerr.notFound:
 	case asStatus(aerr) == http.StatusForbidden:
-		// S3 answers 403 for a missing key when listing is not public.
-		log.Warn("repomd.xml.asc: 403 Forbidden; taking it as absent")
+		log.Warnf("%s: 403 Forbidden; taking it as absent", path.Base(name))
 	default:
-		aerr.err = fmt.Errorf("repomd.xml.asc: %w", aerr.err)
+		aerr.err = fmt.Errorf("%s: %w", path.Base(name), aerr.err)
 		return nil, aerr
 	}
 	return nil, nil

@@ -19,7 +19,7 @@ var _ source.Verbatim = (*Repo)(nil)
 var ErrChanged = errors.New("repo: repomd.xml changed during the sync")
 
 // Upstream implements source.Verbatim with the current snapshot (see
-// Metadata).
+// Metadata), and repomd.xml.key when the upstream has one.
 //
 // With Config.Signature, repomd.xml.asc is the one fetched with
 // repomd.xml. Without it (what rpmirror sync uses, so that an unchanged
@@ -46,7 +46,29 @@ func (r *Repo) Upstream(ctx context.Context) (*source.Upstream, error) {
 			return nil, fmt.Errorf("repo %s: %w", r.cfg.Name, err)
 		}
 	}
-	return &source.Upstream{RepomdXML: s.RepomdXML, Repomd: s.Repomd, RepomdAsc: asc, FetchRecord: s.FetchRecord}, nil
+	key, err := s.publicKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("repo %s: %w", r.cfg.Name, err)
+	}
+	return &source.Upstream{RepomdXML: s.RepomdXML, Repomd: s.Repomd, RepomdAsc: asc, RepomdKey: key, FetchRecord: s.FetchRecord}, nil
+}
+
+// publicKey fetches repomd.xml.key, the key some repositories (Open
+// Build Service ones, for instance) publish beside their signature, from
+// the mirror that served the snapshot; nil when it has none. It is not
+// tied to one revision of repomd.xml, so it is not fetched twice.
+func (s *Snapshot) publicKey(ctx context.Context) ([]byte, error) {
+	r := s.repo
+	if len(s.mirrors) == 0 {
+		return nil, errors.New("repodata/repomd.xml.key: no mirror")
+	}
+	m := s.mirrors[0]
+	log := r.log.WithField("mirror", m.Redacted())
+	key, aerr := r.fetchOptional(ctx, m, repomdSuffix+".key", maxKeySize, log)
+	if aerr != nil {
+		return nil, fmt.Errorf("%s: %w", joinURL(m, repomdSuffix+".key").Redacted(), aerr.err)
+	}
+	return key, nil
 }
 
 // signature fetches repomd.xml.asc from the mirror that served the

@@ -94,3 +94,48 @@ func TestUpstream(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamKey: repomd.xml.key comes byte for byte from the mirror
+// that served repomd.xml when it has one, is absent when the mirror says
+// so, and an unreadable one is an error rather than taken as absent.
+func TestUpstreamKey(t *testing.T) {
+	dir := demoRepo(t, "gz")
+	key := []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot really a key\n-----END PGP PUBLIC KEY BLOCK-----\n")
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc // nil: served
+		want    []byte
+		wantErr string
+	}{
+		{name: "published", want: key},
+		{name: "none (404)", handler: status(404)},
+		{name: "none (403, S3)", handler: status(403)},
+		{name: "unreadable", handler: status(500), wantErr: "repomd.xml.key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, dir)
+			if tc.handler != nil {
+				s.handle(repomdPath+".key", tc.handler)
+			} else {
+				s.serve(repomdPath+".key", key)
+			}
+			cfg := testConfig()
+			cfg.BaseURLs = []string{s.URL + "/"}
+			r := newRepo(t, cfg)
+			if _, err := r.Fingerprint(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			up, err := r.Upstream(t.Context())
+			if tc.wantErr != "" {
+				wantErr(t, err, nil, tc.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(up.RepomdKey, tc.want) || (tc.want == nil) != (up.RepomdKey == nil) {
+				t.Errorf("repomd.xml.key: %q, want %q", up.RepomdKey, tc.want)
+			}
+		})
+	}
+}
