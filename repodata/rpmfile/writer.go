@@ -46,7 +46,7 @@ type Writer struct {
 	headerPrefix  int // sigEnd + padding, once known
 	headerIsKnown bool
 
-	reused bool // Reset was called: the Package shares buf's memory
+	reused bool // Reset was called: packages are built in buf and a
 	a      arena
 }
 
@@ -74,6 +74,15 @@ func NewWriterHashed(opt Options, h hash.Hash) *Writer {
 // writerKeep is the largest header buffer a Writer keeps across Reset:
 // most headers take 5-50 KB; a large one is garbage after its package.
 const writerKeep = 128 << 10
+
+// arena is the memory packages are built in: w's own once it was Reset,
+// else none (fresh allocations, as Read).
+func (w *Writer) arena() *arena {
+	if w.reused {
+		return &w.a
+	}
+	return nil
+}
 
 // Reset makes w ready for another file, with the same Options: hashed by
 // h as NewWriterHashed's, or by w itself when h is nil, as NewWriter's.
@@ -181,21 +190,22 @@ func (w *Writer) advance() error {
 		if err != nil {
 			return err
 		}
-		sig := w.a.header(true)
-		if err := sig.parse(b[leadSize:], b[leadSize+introSize:w.sigEnd], "signature header", &w.a); err != nil {
+		// A Writer used once hands out a Package that may live long (in
+		// a syncer's catalog): it is built as Read builds it, in memory
+		// of its own, rather than keep the Writer's buffer and arena
+		// (maps and slack included) alive. Reset Writers reuse theirs.
+		a := w.arena()
+		sig := a.header(true)
+		if err := sig.parse(b[leadSize:], b[leadSize+introSize:w.sigEnd], "signature header", a); err != nil {
 			return err
 		}
 		sig.size += w.headerPrefix - w.sigEnd
 		store := b[w.headerPrefix+introSize : w.need]
-		if !w.reused {
-			// A Writer used once hands out a Package that may live
-			// long (in a syncer's catalog): its strings get their own
-			// copy of the header rather than keep the lead and the
-			// signature alive with it.
+		if a == nil {
 			store = bytes.Clone(store)
 		}
-		hdr := w.a.header(false)
-		if err := hdr.parse(b[w.headerPrefix:], store, "header", &w.a); err != nil {
+		hdr := a.header(false)
+		if err := hdr.parse(b[w.headerPrefix:], store, "header", a); err != nil {
 			return err
 		}
 		w.ld, w.sig, w.hdr, w.parsed = ld, sig, hdr, true
@@ -236,7 +246,7 @@ func (w *Writer) Package() (*repodata.Package, error) {
 		}
 		w.pkgErr = err
 	default:
-		w.pkg, w.pkgErr = finish(w.ld, w.sig, w.hdr, w.opt, w.typ, w.h, w.n, &w.a)
+		w.pkg, w.pkgErr = finish(w.ld, w.sig, w.hdr, w.opt, w.typ, w.h, w.n, w.arena())
 	}
 	return w.pkg, w.pkgErr
 }
