@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -436,20 +437,47 @@ func TestGlobMatch(t *testing.T) {
 	}
 }
 
+// A run cancelled before it starts, or half-way through the packages
+// (workers with lanes in flight, packages started early), returns
+// context.Canceled promptly, leaves nothing behind and no goroutine
+// running.
 func TestCancel(t *testing.T) {
-	in := writeSpecs(t, t.TempDir(), rpmtest.Cases())
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := Run(ctx, DefaultOptions(in), testLogger(t), nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	if _, err := os.Stat(filepath.Join(in, "repodata", "repomd.xml")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a cancelled first run left repomd.xml: %v", err)
-	}
-	entries, _ := os.ReadDir(filepath.Join(in, "repodata"))
-	if len(entries) != 0 {
-		t.Errorf("a cancelled run left files: %v", entries)
+	in := writeSpecs(t, t.TempDir(), append(rpmtest.Cases(), rpmtest.Demo()...))
+	for _, at := range []int{0, 1, 5} {
+		t.Run(fmt.Sprint("after ", at), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if at == 0 {
+				cancel()
+			}
+			o := DefaultOptions(in)
+			o.Workers = 2
+			o.largePackage = 1 // some packages start early, too
+			_, err := Run(ctx, o, testLogger(t), func(done, total int) {
+				if done == at {
+					cancel()
+				}
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			if _, err := os.Stat(filepath.Join(in, "repodata", "repomd.xml")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a cancelled first run left repomd.xml: %v", err)
+			}
+			entries, _ := os.ReadDir(filepath.Join(in, "repodata"))
+			if len(entries) != 0 {
+				t.Errorf("a cancelled run left files: %v", entries)
+			}
+			// Record writers and workers end; give them a moment.
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := runtime.NumGoroutine(); n > before {
+				t.Errorf("%d goroutines left running", n-before)
+			}
+		})
 	}
 }
 
