@@ -187,3 +187,61 @@ func (a *arena) seenSet() map[string]seenReq {
 	}
 	return a.seen
 }
+
+// compact copies every string of p that may point into a header's store
+// into one allocation of their total size, so that a Package built
+// without an arena (Read, a Writer never reset) keeps only what it says,
+// not the header it was read from: a header is mostly what metadata
+// never shows (file digests, modes, owners, signatures, old changelog
+// entries), 14 KB against 4 KB of strings on average for the real
+// packages of the test corpus, and a syncer keeps the packages of a whole
+// repository in memory.
+func compact(p *repodata.Package) {
+	n := 0
+	add := func(s string) { n += len(s) }
+	each(p, add)
+	buf := make([]byte, 0, n)
+	each(p, func(s string) { buf = append(buf, s...) })
+	off := 0
+	take := func(s *string) {
+		if len(*s) == 0 {
+			return
+		}
+		*s = unsafe.String(&buf[off], len(*s))
+		off += len(*s)
+	}
+	eachPtr(p, take)
+}
+
+// each calls fn with the strings compact copies, in eachPtr's order.
+func each(p *repodata.Package, fn func(string)) {
+	eachPtr(p, func(s *string) { fn(*s) })
+}
+
+// eachPtr calls fn with a pointer to every string of p that may share a
+// header's memory: the tag strings and what was cut from them, and the
+// file paths (a path whose directory is "" is its base name, unjoined).
+// The checksum is encoded afresh already.
+func eachPtr(p *repodata.Package, fn func(*string)) {
+	for _, s := range []*string{&p.Name, &p.Arch, &p.Version, &p.Release, &p.Summary, &p.Description,
+		&p.URL, &p.License, &p.Vendor, &p.Group, &p.BuildHost, &p.SourceRPM, &p.Packager} {
+		fn(s)
+	}
+	for _, deps := range [...][]repodata.Dependency{p.Provides, p.Requires, p.Conflicts, p.Obsoletes,
+		p.Suggests, p.Enhances, p.Recommends, p.Supplements} {
+		for i := range deps {
+			d := &deps[i]
+			fn(&d.Name)
+			fn(&d.Epoch)
+			fn(&d.Version)
+			fn(&d.Release)
+		}
+	}
+	for i := range p.Files {
+		fn(&p.Files[i].Path)
+	}
+	for i := range p.Changelogs {
+		fn(&p.Changelogs[i].Author)
+		fn(&p.Changelogs[i].Text)
+	}
+}

@@ -140,6 +140,9 @@ func finish(ld lead, sig, hdr *rawHeader, opt Options, typ string, h hash.Hash, 
 	if err != nil {
 		return nil, err
 	}
+	if a == nil {
+		compact(p)
+	}
 	p.HeaderStart = uint64(leadSize + sig.size)
 	p.HeaderEnd = p.HeaderStart + uint64(hdr.size)
 	var sum [64]byte
