@@ -198,24 +198,17 @@ func (a *arena) seenSet() map[string]seenReq {
 // repository in memory.
 func compact(p *repodata.Package) {
 	n := 0
-	add := func(s string) { n += len(s) }
-	each(p, add)
+	eachPtr(p, func(s *string) { n += len(*s) })
+	// Exactly n bytes: appending never moves what the strings point to.
 	buf := make([]byte, 0, n)
-	each(p, func(s string) { buf = append(buf, s...) })
-	off := 0
-	take := func(s *string) {
+	eachPtr(p, func(s *string) {
 		if len(*s) == 0 {
 			return
 		}
+		off := len(buf)
+		buf = append(buf, *s...)
 		*s = unsafe.String(&buf[off], len(*s))
-		off += len(*s)
-	}
-	eachPtr(p, take)
-}
-
-// each calls fn with the strings compact copies, in eachPtr's order.
-func each(p *repodata.Package, fn func(string)) {
-	eachPtr(p, func(s *string) { fn(*s) })
+	})
 }
 
 // eachPtr calls fn with a pointer to every string of p that may share a

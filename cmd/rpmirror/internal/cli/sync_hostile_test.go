@@ -292,6 +292,22 @@ func hsSnapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// hsSameSnapshot fails t unless after (an hsSnapshot of a target) is
+// before: the previous publication intact, nothing added.
+func hsSameSnapshot(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed or vanished: the previous publication is not intact", k)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			t.Errorf("%s appeared in the target", k)
+		}
+	}
+}
+
 // hsCheckPool checks the invariant of the sync cache's package pool: a
 // file named by a sha256 holds content with that sha256 (nothing
 // unverified ever enters it).
@@ -967,16 +983,7 @@ func TestSyncHostileUpstream(t *testing.T) {
 				if badPublished || badOnDisk {
 					t.Errorf("the bad package is published (in primary %v, on disk %v)", badPublished, badOnDisk)
 				}
-				for k, v := range before {
-					if after[k] != v {
-						t.Errorf("%s changed or vanished: the previous publication is not intact", k)
-					}
-				}
-				for k := range after {
-					if _, ok := before[k]; !ok {
-						t.Errorf("%s appeared in the target", k)
-					}
-				}
+				hsSameSnapshot(t, before, after)
 			case "transient":
 				if !badPublished || !badOnDisk || len(published) != 5 {
 					t.Errorf("published %d packages (the bad one: %v), want all 5", len(published), badPublished)

@@ -55,15 +55,7 @@ func TestSyncEndToEnd(t *testing.T) {
 	}))
 	defer up.Close()
 
-	srv := miniotest.Start(t)
-	bucket := srv.Bucket(t)
-	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`, bucket)
-	if err := srv.Client().SetBucketPolicy(context.Background(), bucket, policy); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
+	srv, bucket := publicBucket(t)
 
 	cfg := filepath.Join(t.TempDir(), "rpmirror.toml")
 	conf := fmt.Sprintf(`
@@ -262,4 +254,21 @@ targets = [%q]
 	if _, err := os.Stat(orphan); err != nil {
 		t.Errorf("the dry run removed the orphan: %v", err)
 	}
+}
+
+// publicBucket starts MinIO on 127.0.0.1 with a new bucket that anyone
+// may read over plain HTTP (as dnf does a CDN origin), and puts the
+// server's credentials in the environment, where rpmirror takes them.
+func publicBucket(t *testing.T) (*miniotest.Server, string) {
+	t.Helper()
+	srv := miniotest.Start(t)
+	bucket := srv.Bucket(t)
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`, bucket)
+	if err := srv.Client().SetBucketPolicy(context.Background(), bucket, policy); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	return srv, bucket
 }

@@ -218,15 +218,7 @@ func TestSyncVerbatimEndToEnd(t *testing.T) {
 	}
 	u := hsNewUpstream(t, upstream)
 
-	srv := miniotest.Start(t)
-	bucket := srv.Bucket(t)
-	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}`, bucket)
-	if err := srv.Client().SetBucketPolicy(context.Background(), bucket, policy); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
+	srv, bucket := publicBucket(t)
 	dirTarget := filepath.Join(t.TempDir(), "public")
 	s3Target := fmt.Sprintf("s3://%s/up?endpoint=%s&region=%s&path-style=1&tls=0", bucket, srv.Endpoint, srv.Region)
 	cache := t.TempDir()
@@ -513,16 +505,7 @@ func TestSyncVerbatimHostileUpstream(t *testing.T) {
 				t.Logf("stderr:\n%s", stderr)
 			}
 			after := hsSnapshot(t, e.target)
-			for k, v := range before {
-				if after[k] != v {
-					t.Errorf("%s changed or vanished: the previous publication is not intact", k)
-				}
-			}
-			for k := range after {
-				if _, ok := before[k]; !ok {
-					t.Errorf("%s appeared in the target", k)
-				}
-			}
+			hsSameSnapshot(t, before, after)
 			hsVerify(t, e.target)
 			hsCheckPool(t, cache)
 
