@@ -333,6 +333,9 @@ func (p *publisher) run(ctx context.Context, src string) error {
 		}
 		if k == kindRepomd {
 			p.res.RepomdChanged = true
+			if err := p.newLastModified(ctx, batch[0]); err != nil {
+				return err
+			}
 			p.log.WithFields(logrus.Fields{"key": repomdKey, "revision": p.src.repomd.Revision}).Info("switched to the new publication")
 		}
 	}
@@ -494,6 +497,37 @@ func (p *publisher) knownSHA256(o *object) (string, bool) {
 // sameBytes reports whether the target holds exactly o's bytes (for
 // repomd.xml, which is read whole: the state may be behind after a crash
 // between the switch and the state write).
+// newLastModified makes sure the new repomd.xml o does not carry the
+// modification time, to the second, of the one it replaced: HTTP
+// Last-Modified has whole seconds, and a client or CDN that revalidates
+// with If-Modified-Since, or caches by modification time (librepo keeps
+// checksums of its cached files keyed by mtime), would otherwise keep
+// the old repomd.xml when two publications fall in the same second. It
+// writes o again after the second has passed, at most twice; both times
+// come from the target, so the publisher's clock does not matter.
+func (p *publisher) newLastModified(ctx context.Context, o *object) error {
+	old, listed := p.listing[repomdKey]
+	if !listed || old.ModTime.IsZero() {
+		return nil
+	}
+	for try := 0; try < 2; try++ {
+		cur, err := p.dst.Stat(ctx, repomdKey)
+		if err != nil || !cur.ModTime.Truncate(time.Second).Equal(old.ModTime.Truncate(time.Second)) {
+			return nil // a Stat that fails changes nothing a retry could fix
+		}
+		p.log.WithField("key", repomdKey).Debug("same second as the previous repomd.xml; writing it again in the next one")
+		select {
+		case <-time.After(time.Second - time.Duration(cur.ModTime.Nanosecond())):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := p.upload(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *publisher) sameBytes(ctx context.Context, o *object) (bool, error) {
 	got, err := readObject(ctx, p.dst, o.key, int64(len(o.data)))
 	if errors.Is(err, storage.ErrNotExist) || errors.Is(err, errTooLarge) {
